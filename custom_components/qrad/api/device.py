@@ -1,0 +1,463 @@
+"""Async client of a Q.rad's local API and event stream (docs/protocol.md 3-5)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+import json
+import logging
+import random
+import socket
+from typing import Any, Self
+
+import aiohttp
+
+from .discovery import check_supported
+from .exceptions import (
+    QradAuthenticationError,
+    QradBusyError,
+    QradConnectionError,
+    QradError,
+    QradInvalidResponseError,
+    QradPairingError,
+    QradRequestError,
+    QradTimeoutError,
+)
+from .models import (
+    Charger,
+    Device,
+    DeviceInfo,
+    HvacMode,
+    PairingResult,
+    Preset,
+    QradState,
+    Speaker,
+    Thermostat,
+    Wifi,
+    merge_update,
+)
+
+LOGGER = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+BUSY_ATTEMPTS = 3
+MAX_RETRY_AFTER_S = 10.0
+HEARTBEAT_TIMEOUT_S = 30.0
+BACKOFF_START_S = 1.0
+BACKOFF_MAX_S = 60.0
+CLOSE_TOKEN_REFUSED = 4401
+
+
+class QradDevice:
+    """One Q.rad on the LAN: commands over HTTP, state pushed over a WebSocket."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 8080,
+        *,
+        token: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        request_timeout: float = 10.0,
+    ) -> None:
+        """Talk to host:port; use the caller's session, or own one."""
+        self.host = host
+        self.port = port
+        self.token = token
+        self.request_timeout = request_timeout
+        self._session = session
+        self._owns_session = session is None
+        self._raw_state: dict[str, Any] | None = None
+        self._last_state: QradState | None = None
+        self._connected = False
+
+    def __repr__(self) -> str:
+        """Name the unit's address; never the token."""
+        return f"QradDevice(host={self.host!r}, port={self.port})"
+
+    async def __aenter__(self) -> Self:
+        """Use as `async with QradDevice(...) as device`."""
+        return self
+
+    async def __aexit__(self, *_exc_info: object) -> None:
+        """Close the session if this client created it."""
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the session if this client created it."""
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether the event stream is up."""
+        return self._connected
+
+    @property
+    def last_state(self) -> QradState | None:
+        """The latest valid state received, if any."""
+        return self._last_state
+
+    @property
+    def _base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{API_PREFIX}"
+
+    def _session_or_new(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+            self._owns_session = True
+        return self._session
+
+    def _headers(self, *, auth: bool) -> dict[str, str]:
+        if not auth:
+            return {}
+        if self.token is None:
+            raise QradAuthenticationError("no device token: pair with the Q.rad first")
+        return {"Authorization": f"Bearer {self.token}"}
+
+    # Requests.
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        auth: bool = True,
+    ) -> Any:
+        """Send one request; retry after Retry-After on 429/503; map every error."""
+        for attempt in range(BUSY_ATTEMPTS):
+            status, retry_after, payload = await self._send(
+                method, path, body, auth=auth
+            )
+            if status in (429, 503):
+                if attempt + 1 == BUSY_ATTEMPTS:
+                    raise QradBusyError(
+                        f"{self.host} is busy ({_describe(payload)})", retry_after
+                    )
+                await asyncio.sleep(min(retry_after or 1.0, MAX_RETRY_AFTER_S))
+                continue
+            if status < 300:
+                return payload
+            raise _error_for(status, payload)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        *,
+        auth: bool,
+    ) -> tuple[int, float | None, Any]:
+        headers = self._headers(auth=auth)
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                async with self._session_or_new().request(
+                    method, f"{self._base_url}{path}", json=body, headers=headers
+                ) as response:
+                    text = await response.text()
+                    retry_after = _retry_after(response.headers.get("Retry-After"))
+                    status = response.status
+        except TimeoutError as err:
+            raise QradTimeoutError(f"{self.host} did not answer in time") from err
+        except (aiohttp.ClientError, socket.gaierror, OSError) as err:
+            raise QradConnectionError(f"cannot reach {self.host}: {err}") from err
+        if status == 204 or not text:
+            return status, retry_after, None
+        try:
+            payload = json.loads(text)
+        except ValueError as err:
+            raise QradInvalidResponseError(
+                f"{self.host} answered {method} {path} with something that is not JSON"
+            ) from err
+        return status, retry_after, payload
+
+    async def info(self) -> DeviceInfo:
+        """The unit's public identity; refuses a unit this client cannot speak to."""
+        info = DeviceInfo.from_dict(await self._request("GET", "/info", auth=False))
+        check_supported(info.api_version, info.firmware)
+        return info
+
+    async def pair(self, client_name: str) -> PairingResult:
+        """Ask for a token; succeeds only in the window opened by a button press."""
+        payload = await self._request(
+            "POST", "/pairing", {"client_name": client_name}, auth=False
+        )
+        if (
+            not isinstance(payload, Mapping)
+            or not isinstance(token := payload.get("token"), str)
+            or not isinstance(token_id := payload.get("token_id"), str)
+        ):
+            raise QradInvalidResponseError("the pairing answer holds no token")
+        self.token = token
+        return PairingResult(token=token, token_id=token_id)
+
+    async def revoke_token(self, token_id: str) -> None:
+        """Revoke a token (this client's own, or another's)."""
+        await self._request("DELETE", f"/pairing/{token_id}")
+
+    async def state(self) -> QradState:
+        """The whole state."""
+        payload = await self._request("GET", "/state")
+        state = QradState.from_dict(payload)
+        check_supported(state.device.api_version, state.device.firmware)
+        return state
+
+    async def set_thermostat(
+        self,
+        *,
+        target_temperature: float | None = None,
+        hvac_mode: HvacMode | None = None,
+        preset: Preset | None = None,
+        preset_temperatures: Mapping[Preset, float] | None = None,
+    ) -> Thermostat:
+        """Change target, mode, preset or preset temperatures."""
+        body = _only_given(
+            target_temperature=target_temperature,
+            hvac_mode=hvac_mode,
+            preset=preset,
+            preset_temperatures=(
+                {str(key): value for key, value in preset_temperatures.items()}
+                if preset_temperatures is not None
+                else None
+            ),
+        )
+        return Thermostat.from_dict(await self._request("PATCH", "/thermostat", body))
+
+    async def boost(self, minutes: int, delta: float | None = None) -> Thermostat:
+        """Raise the target by delta for a while."""
+        body = _only_given(minutes=minutes, delta=delta)
+        return Thermostat.from_dict(
+            await self._request("POST", "/thermostat/boost", body)
+        )
+
+    async def set_speaker(
+        self,
+        *,
+        power: bool | None = None,
+        volume: float | None = None,
+        muted: bool | None = None,
+        source: str | None = None,
+    ) -> Speaker:
+        """Change the speaker's power, volume, mute or source."""
+        body = _only_given(power=power, volume=volume, muted=muted, source=source)
+        return Speaker.from_dict(await self._request("PATCH", "/speaker", body))
+
+    async def play(
+        self, url: str, *, title: str | None = None, announce: bool = False
+    ) -> Speaker:
+        """Play a URL, or announce it over what plays."""
+        body = _only_given(url=url, title=title) | {"announce": announce}
+        return Speaker.from_dict(await self._request("POST", "/speaker/play", body))
+
+    async def pause(self) -> Speaker:
+        """Pause playback."""
+        return Speaker.from_dict(await self._request("POST", "/speaker/pause"))
+
+    async def resume(self) -> Speaker:
+        """Resume playback."""
+        return Speaker.from_dict(await self._request("POST", "/speaker/resume"))
+
+    async def stop(self) -> Speaker:
+        """Stop playback."""
+        return Speaker.from_dict(await self._request("POST", "/speaker/stop"))
+
+    async def set_wifi(
+        self,
+        *,
+        enabled: bool | None = None,
+        ssid: str | None = None,
+        passphrase: str | None = None,
+    ) -> Wifi:
+        """Switch the access point, or change its SSID or passphrase."""
+        body = _only_given(enabled=enabled, ssid=ssid, passphrase=passphrase)
+        return Wifi.from_dict(await self._request("PATCH", "/wifi", body))
+
+    async def set_charger(self, *, enabled: bool) -> Charger:
+        """Switch the induction charger."""
+        return Charger.from_dict(
+            await self._request("PATCH", "/charger", {"enabled": enabled})
+        )
+
+    async def set_name(self, name: str) -> Device:
+        """Rename the unit (it re-announces itself)."""
+        return Device.from_dict(await self._request("PATCH", "/device", {"name": name}))
+
+    # Push.
+
+    async def listen(
+        self,
+        on_state: Callable[[QradState], None],
+        on_connection: Callable[[bool], None] | None = None,
+    ) -> None:
+        """Follow the event stream until cancelled, reconnecting with backoff.
+
+        Raises QradAuthenticationError when the token is refused.
+        """
+        backoff = BACKOFF_START_S
+        while True:
+            stream = _Stream(self, on_state)
+            try:
+                await self._listen_once(stream, on_connection)
+            except QradAuthenticationError:
+                self._set_connected(connected=False, on_connection=on_connection)
+                raise
+            except QradError as err:
+                LOGGER.debug("Event stream of %s ended: %s", self.host, err)
+            self._set_connected(connected=False, on_connection=on_connection)
+            if stream.snapshot_seen:
+                backoff = BACKOFF_START_S
+            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))  # noqa: S311
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _set_connected(
+        self, *, connected: bool, on_connection: Callable[[bool], None] | None
+    ) -> None:
+        if connected != self._connected:
+            self._connected = connected
+            if on_connection is not None:
+                on_connection(connected)
+
+    async def _listen_once(
+        self, stream: _Stream, on_connection: Callable[[bool], None] | None
+    ) -> None:
+        """One connection: snapshot, then updates, until it ends (always by raising)."""
+        headers = self._headers(auth=True)
+        session = self._session_or_new()
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                socket_ = await session.ws_connect(
+                    f"{self._base_url}/events", headers=headers, heartbeat=None
+                )
+        except TimeoutError as err:
+            raise QradTimeoutError(
+                f"{self.host} did not open its event stream"
+            ) from err
+        except aiohttp.WSServerHandshakeError as err:
+            if err.status == 401:
+                raise QradAuthenticationError("the Q.rad refused the token") from err
+            raise QradConnectionError(f"event stream refused: {err.status}") from err
+        except (aiohttp.ClientError, OSError) as err:
+            raise QradConnectionError(f"cannot reach {self.host}: {err}") from err
+        async with socket_:
+            while True:
+                try:
+                    async with asyncio.timeout(HEARTBEAT_TIMEOUT_S):
+                        message = await socket_.receive()
+                except TimeoutError as err:
+                    raise QradConnectionError("no heartbeat for 30 s") from err
+                if message.type is not aiohttp.WSMsgType.TEXT:
+                    raise _ended(socket_, message)
+                if stream.handle(message.data) and stream.seq == 1:
+                    self._set_connected(connected=True, on_connection=on_connection)
+
+
+def _ended(
+    socket_: aiohttp.ClientWebSocketResponse, message: aiohttp.WSMessage
+) -> QradError:
+    """Why the stream ended, from a frame that is not text."""
+    if socket_.close_code == CLOSE_TOKEN_REFUSED:
+        return QradAuthenticationError("the Q.rad refused the token")
+    if message.type is aiohttp.WSMsgType.ERROR:
+        return QradConnectionError(f"event stream failed: {message.data}")
+    return QradConnectionError(f"event stream closed ({socket_.close_code})")
+
+
+class _Stream:
+    """Applies the messages of one connection to the client's cached state."""
+
+    def __init__(
+        self, device: QradDevice, on_state: Callable[[QradState], None]
+    ) -> None:
+        self._device = device
+        self._on_state = on_state
+        self.seq = 0
+        self.snapshot_seen = False
+        self._boot_id: str | None = None
+
+    def handle(self, text: str) -> bool:
+        """Handle one frame; return True if it changed the state."""
+        try:
+            message = json.loads(text)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            LOGGER.warning("Ignored a malformed event from %s", self._device.host)
+            return False
+        kind, seq = message["type"], message.get("seq")
+        if not isinstance(seq, int) or seq != self.seq + 1:
+            raise QradConnectionError(f"event {seq} after {self.seq}: resyncing")
+        self.seq = seq
+        if kind == "snapshot":
+            return self._apply(
+                message.get("state"), replace=True, boot_id=message.get("boot_id")
+            )
+        if kind == "update" and self.snapshot_seen:
+            return self._apply(message.get("changes"), replace=False)
+        return False
+
+    def _apply(self, data: object, *, replace: bool, boot_id: object = None) -> bool:
+        if not isinstance(data, dict):
+            LOGGER.warning("Ignored an event without state from %s", self._device.host)
+            return False
+        if replace:
+            if self._boot_id is not None and boot_id != self._boot_id:
+                raise QradConnectionError("the Q.rad rebooted: resyncing")
+            raw = data
+        else:
+            raw = merge_update(self._device._raw_state or {}, data)  # noqa: SLF001
+        try:
+            state = QradState.from_dict(raw)
+        except QradInvalidResponseError as err:
+            LOGGER.warning(
+                "Ignored an invalid state from %s: %s", self._device.host, err
+            )
+            return False
+        if replace:
+            self.snapshot_seen = True
+            self._boot_id = state.device.boot_id
+        self._device._raw_state = raw  # noqa: SLF001
+        self._device._last_state = state  # noqa: SLF001
+        self._on_state(state)
+        return True
+
+
+def _only_given(**fields: object) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _describe(payload: object) -> str:
+    if isinstance(payload, Mapping) and isinstance(
+        error := payload.get("error"), Mapping
+    ):
+        return f"{error.get('code')}: {error.get('message')}"
+    return "no error body"
+
+
+def _error_for(status: int, payload: object) -> QradError:
+    """The exception for an error answer, from its status and error code."""
+    code, message, field = "unknown", _describe(payload), None
+    if isinstance(payload, Mapping) and isinstance(
+        error := payload.get("error"), Mapping
+    ):
+        code = str(error.get("code"))
+        field = error.get("field") if isinstance(error.get("field"), str) else None
+    if status == 401:
+        return QradAuthenticationError("the Q.rad refused the token")
+    if status == 403 and code == "pairing_window_closed":
+        return QradPairingError(
+            "the pairing window is closed: press the Q.rad's button"
+        )
+    if 400 <= status < 500:
+        return QradRequestError(message, code, field)
+    return QradInvalidResponseError(f"the Q.rad failed ({status}): {message}")

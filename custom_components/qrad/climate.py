@@ -1,0 +1,147 @@
+"""The Q.rad as a thermostat."""
+
+from __future__ import annotations
+
+from typing import Any, override
+
+from homeassistant.components.climate import (
+    ATTR_HVAC_MODE,
+    ClimateEntity,
+    ClimateEntityDescription,
+    ClimateEntityFeature,
+    HVACAction,
+    HVACMode,
+)
+from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .api import HvacAction, HvacMode, Preset, Thermostat
+from .coordinator import QradConfigEntry, QradCoordinator
+from .entity import QradEntity
+from .helpers import qrad_command
+
+PARALLEL_UPDATES = 0
+
+TO_HA_MODE = {
+    HvacMode.HEAT: HVACMode.HEAT,
+    HvacMode.OFF: HVACMode.OFF,
+    HvacMode.AUTO: HVACMode.AUTO,
+}
+FROM_HA_MODE = {ha: qrad for qrad, ha in TO_HA_MODE.items()}
+TO_HA_ACTION = {
+    HvacAction.HEATING: HVACAction.HEATING,
+    HvacAction.IDLE: HVACAction.IDLE,
+    HvacAction.OFF: HVACAction.OFF,
+}
+THERMOSTAT = ClimateEntityDescription(key="thermostat", translation_key="thermostat")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: QradConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """One thermostat per Q.rad."""
+    async_add_entities([QradClimate(entry.runtime_data)])
+
+
+class QradClimate(QradEntity, ClimateEntity):
+    """Target temperature, mode and preset of a Q.rad, with what it is doing."""
+
+    _attr_name = None
+    _attr_temperature_unit = UnitOfTemperature.CELSIUS
+    _attr_hvac_modes = list(TO_HA_MODE.values())
+    _attr_preset_modes = [preset.value for preset in Preset]
+    _attr_supported_features = (
+        ClimateEntityFeature.TARGET_TEMPERATURE
+        | ClimateEntityFeature.PRESET_MODE
+        | ClimateEntityFeature.TURN_ON
+        | ClimateEntityFeature.TURN_OFF
+    )
+
+    def __init__(self, coordinator: QradCoordinator) -> None:
+        """Describe the thermostat of one Q.rad."""
+        super().__init__(coordinator, THERMOSTAT)
+
+    @property
+    def _thermostat(self) -> Thermostat:
+        return self.coordinator.data.state.thermostat
+
+    @property
+    @override
+    def current_temperature(self) -> float:
+        return self.coordinator.data.state.sensors.temperature
+
+    @property
+    @override
+    def current_humidity(self) -> float:
+        return self.coordinator.data.state.sensors.humidity
+
+    @property
+    @override
+    def target_temperature(self) -> float:
+        return self._thermostat.target_temperature
+
+    @property
+    @override
+    def min_temp(self) -> float:
+        return self._thermostat.min_temperature
+
+    @property
+    @override
+    def max_temp(self) -> float:
+        return self._thermostat.max_temperature
+
+    @property
+    @override
+    def target_temperature_step(self) -> float:
+        return self._thermostat.step
+
+    @property
+    @override
+    def hvac_mode(self) -> HVACMode:
+        return TO_HA_MODE[self._thermostat.hvac_mode]
+
+    @property
+    @override
+    def hvac_action(self) -> HVACAction:
+        return TO_HA_ACTION[self._thermostat.hvac_action]
+
+    @property
+    @override
+    def preset_mode(self) -> str:
+        return self._thermostat.preset.value
+
+    @override
+    async def async_set_temperature(self, **kwargs: Any) -> None:
+        """Set the target (and the mode, when the call gives one)."""
+        await self._async_set_temperature(kwargs)
+
+    @qrad_command
+    async def _async_set_temperature(self, values: dict[str, Any]) -> None:
+        mode = values.get(ATTR_HVAC_MODE)
+        await self.coordinator.async_set_thermostat(
+            target_temperature=values[ATTR_TEMPERATURE],
+            hvac_mode=FROM_HA_MODE[mode] if mode is not None else None,
+        )
+
+    @qrad_command
+    @override
+    async def async_set_hvac_mode(self, hvac_mode: HVACMode) -> None:
+        """Heat, off, or follow the Q.rad's day schedule."""
+        await self.coordinator.async_set_thermostat(hvac_mode=FROM_HA_MODE[hvac_mode])
+
+    @qrad_command
+    @override
+    async def async_set_preset_mode(self, preset_mode: str) -> None:
+        """Switch to a preset; its temperature comes from the Q.rad."""
+        await self.coordinator.async_set_thermostat(preset=Preset(preset_mode))
+
+    @override
+    async def async_turn_on(self) -> None:
+        await self.async_set_hvac_mode(HVACMode.HEAT)
+
+    @override
+    async def async_turn_off(self) -> None:
+        await self.async_set_hvac_mode(HVACMode.OFF)

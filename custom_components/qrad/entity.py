@@ -1,0 +1,35 @@
+"""Base class of every Q.rad entity: one device per Q.rad, named after its room."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN, MANUFACTURER
+from .coordinator import QradCoordinator
+
+
+class QradEntity(CoordinatorEntity[QradCoordinator]):
+    """An entity of one Q.rad, unique by serial and description key."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, coordinator: QradCoordinator, description: EntityDescription
+    ) -> None:
+        """Attach the entity to its Q.rad's device entry."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        device = coordinator.data.state.device
+        self._attr_unique_id = f"{device.serial}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, device.serial)},
+            connections={(CONNECTION_NETWORK_MAC, device.mac)},
+            serial_number=device.serial,
+            manufacturer=MANUFACTURER,
+            model=device.model,
+            name=device.name,
+            sw_version=device.firmware,
+            configuration_url=f"http://{coordinator.device.host}:{coordinator.device.port}/api/v1/info",
+        )

@@ -1,0 +1,174 @@
+"""Room, power, energy and compute sensors of a Q.rad."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    CONCENTRATION_PARTS_PER_MILLION,
+    LIGHT_LUX,
+    PERCENTAGE,
+    SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
+    EntityCategory,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfSoundPressure,
+    UnitOfTemperature,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util.dt import utcnow
+
+from .coordinator import QradConfigEntry, QradData
+from .entity import QradEntity
+
+PARALLEL_UPDATES = 0
+
+type SensorValue = float | int | str | datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class QradSensorDescription(SensorEntityDescription):
+    """How to read one sensor from a Q.rad's data."""
+
+    value_fn: Callable[[QradData], SensorValue]
+
+
+def _boot_time(data: QradData) -> datetime:
+    """Uptime as the moment of the last boot, rounded so it does not tick."""
+    booted = utcnow() - timedelta(seconds=data.state.device.uptime_s)
+    return booted.replace(second=0, microsecond=0)
+
+
+SENSORS: tuple[QradSensorDescription, ...] = (
+    QradSensorDescription(
+        key="temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        suggested_display_precision=1,
+        value_fn=lambda data: data.state.sensors.temperature,
+    ),
+    QradSensorDescription(
+        key="humidity",
+        device_class=SensorDeviceClass.HUMIDITY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=lambda data: data.state.sensors.humidity,
+    ),
+    QradSensorDescription(
+        key="co2",
+        device_class=SensorDeviceClass.CO2,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=CONCENTRATION_PARTS_PER_MILLION,
+        value_fn=lambda data: data.state.sensors.co2_ppm,
+    ),
+    QradSensorDescription(
+        key="voc_index",
+        translation_key="voc_index",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: data.state.sensors.voc_index,
+    ),
+    QradSensorDescription(
+        key="illuminance",
+        device_class=SensorDeviceClass.ILLUMINANCE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=LIGHT_LUX,
+        value_fn=lambda data: data.state.sensors.illuminance_lx,
+    ),
+    QradSensorDescription(
+        key="noise",
+        translation_key="noise",
+        device_class=SensorDeviceClass.SOUND_PRESSURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfSoundPressure.WEIGHTED_DECIBEL_A,
+        suggested_display_precision=0,
+        value_fn=lambda data: data.state.sensors.noise_db,
+    ),
+    QradSensorDescription(
+        key="power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=lambda data: data.state.power.power_w,
+    ),
+    QradSensorDescription(
+        key="energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda data: data.state.meters.energy_kwh,
+    ),
+    QradSensorDescription(
+        key="compute_throughput",
+        translation_key="compute_throughput",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement="GFLOPS",
+        suggested_display_precision=0,
+        value_fn=lambda data: data.state.compute.gflops,
+    ),
+    QradSensorDescription(
+        key="compute_work",
+        translation_key="compute_work",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement="TFLOP",
+        suggested_display_precision=0,
+        value_fn=lambda data: data.state.meters.compute_tflop,
+    ),
+    QradSensorDescription(
+        key="jobs_running",
+        translation_key="jobs_running",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: data.state.compute.jobs_running,
+    ),
+    QradSensorDescription(
+        key="wifi_signal",
+        translation_key="wifi_signal",
+        device_class=SensorDeviceClass.SIGNAL_STRENGTH,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda data: data.state.device.wifi_rssi_dbm,
+    ),
+    QradSensorDescription(
+        key="uptime",
+        translation_key="uptime",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=_boot_time,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: QradConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Every sensor of the Q.rad."""
+    coordinator = entry.runtime_data
+    async_add_entities(QradSensor(coordinator, description) for description in SENSORS)
+
+
+class QradSensor(QradEntity, SensorEntity):
+    """One reading of a Q.rad."""
+
+    entity_description: QradSensorDescription
+
+    @property
+    def native_value(self) -> SensorValue:
+        """Read the value from the latest data."""
+        return self.entity_description.value_fn(self.coordinator.data)

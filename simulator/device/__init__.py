@@ -1,0 +1,1 @@
+"""One emulated Q.rad: its model (unit), room (physics) and network face (server)."""

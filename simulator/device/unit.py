@@ -1,0 +1,584 @@
+"""The model of one emulated Q.rad: its state sections and the rules that change them.
+
+Writes are validated per docs/protocol.md (section 3.2) and raise ApiError with
+the protocol's error code; `wire_state()` is the state object of section 4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import math
+import random
+import re
+from typing import Any
+import uuid
+
+from simulator.clock import Clock, iso
+from simulator.identity import Identity
+
+from .physics import (
+    GFLOPS_PER_W,
+    MAX_POWER_W,
+    LocalThermostat,
+    Room,
+    daylight_lux,
+    outdoor_temperature,
+    people_at,
+)
+
+API_VERSION = 1
+PRESETS = ("comfort", "eco", "away", "frost_protection")
+PRESET_NAMES = (*PRESETS, "none", "boost")
+HVAC_MODES = ("heat", "off", "auto")
+FROST_GUARD_C = 5.0
+SOURCES = ["network", "bluetooth"]
+PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
+
+
+class ApiError(Exception):
+    """A request the unit refuses, with its protocol status and code."""
+
+    def __init__(
+        self, status: int, code: str, message: str, field: str | None = None
+    ) -> None:
+        """Keep what the error body needs."""
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def _invalid(field: str, why: str) -> ApiError:
+    return ApiError(400, "invalid_value", f"{field} {why}", field)
+
+
+def _check_fields(body: Mapping[str, Any], allowed: set[str]) -> None:
+    if not body:
+        raise ApiError(400, "invalid_value", "the body must hold at least one field")
+    for key in body:
+        if key not in allowed:
+            raise ApiError(400, "unknown_field", f"unknown field {key!r}", key)
+
+
+def _number(
+    body: Mapping[str, Any],
+    key: str,
+    low: float,
+    high: float,
+    step: float | None = None,
+) -> float:
+    value = body[key]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+    ):
+        raise _invalid(key, "must be a number")
+    if not low <= value <= high:
+        raise _invalid(key, f"must be between {low} and {high}")
+    if step is not None and abs(value / step - round(value / step)) > 1e-9:
+        raise _invalid(key, f"must be a multiple of {step}")
+    return float(value)
+
+
+def _boolean(body: Mapping[str, Any], key: str) -> bool:
+    if not isinstance(value := body[key], bool):
+        raise _invalid(key, "must be true or false")
+    return value
+
+
+def _text(body: Mapping[str, Any], key: str, low: int, high: int) -> str:
+    value = body[key]
+    if (
+        not isinstance(value, str)
+        or not low <= len(value) <= high
+        or not PRINTABLE.match(value)
+    ):
+        raise _invalid(key, f"must be {low}-{high} printable characters")
+    return value
+
+
+@dataclass(kw_only=True)
+class Media:
+    """What the speaker has loaded."""
+
+    url: str
+    title: str | None
+    position_s: float = 0.0
+
+
+@dataclass(kw_only=True)
+class WifiClient:
+    """A phone or laptop on the unit's access point."""
+
+    mac: str
+    name: str | None
+    ip: str
+    signal_dbm: int
+    connected_since: datetime
+
+
+@dataclass(kw_only=True)
+class QradUnitModel:
+    """Everything one emulated Q.rad knows and does."""
+
+    identity: Identity
+    clock: Clock
+    seed: int
+    name: str = ""
+    boot_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    booted_at: float = 0.0
+    target: float = 20.0
+    hvac_mode: str = "heat"
+    preset: str = "comfort"
+    preset_temperatures: dict[str, float] = field(
+        default_factory=lambda: {
+            "comfort": 20.0,
+            "eco": 17.5,
+            "away": 15.0,
+            "frost_protection": 7.0,
+        }
+    )
+    boost_until: datetime | None = None
+    boost_return: tuple[float, str] | None = None
+    power_w: float = 0.0
+    power_limit_w: float = MAX_POWER_W
+    cloud_power_w: float | None = None
+    cloud_jobs: int = 0
+    control_valid_until: datetime | None = None
+    last_control_at: datetime | None = None
+    cloud_connected: bool = False
+    energy_kwh: float = 0.0
+    compute_tflop: float = 0.0
+    speaker_power: bool = True
+    speaker_state: str = "idle"
+    volume: float = 0.3
+    muted: bool = False
+    source: str = "network"
+    media: Media | None = None
+    announcing: bool = False
+    paused_before_announce: tuple[Media | None, str] | None = None
+    wifi_enabled: bool = True
+    ssid: str = ""
+    wifi_clients: list[WifiClient] = field(default_factory=list)
+    charger_enabled: bool = True
+    phone_present: bool = False
+    people_override: int | None = None
+    room: Room = field(init=False)
+    thermostat: LocalThermostat = field(default_factory=LocalThermostat)
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Start in a room a few degrees below the comfort temperature."""
+        self.rng = random.Random(f"unit-{self.seed}-{self.identity.serial}")
+        self.name = self.name or self.identity.name
+        self.ssid = self.ssid or f"Qrad-{self.identity.serial[-6:]}"
+        start = round(self.rng.uniform(16.0, 19.0), 1)
+        self.room = Room.for_floor_area(self.identity.floor_area_m2, start)
+        self.booted_at = self.clock.monotonic()
+
+    # Simulation.
+
+    @property
+    def people(self) -> int:
+        """People in the room now."""
+        if self.people_override is not None:
+            return self.people_override
+        return people_at(self.clock.now(), self.seed)
+
+    @property
+    def control(self) -> str:
+        """`cloud` while a control message is valid, else `local`."""
+        now = self.clock.now()
+        if self.control_valid_until is not None and now <= self.control_valid_until:
+            return "cloud"
+        return "local"
+
+    def effective_target(self) -> float:
+        """What the unit heats to: off still guards against frost."""
+        if self.hvac_mode == "off":
+            return FROST_GUARD_C
+        return self.target
+
+    def step(self, seconds: float) -> None:
+        """Advance the simulation by `seconds` of simulated time."""
+        now = self.clock.now()
+        self._end_boost(now)
+        self._follow_schedule(now)
+        if self.control == "cloud" and self.cloud_power_w is not None:
+            power = min(self.cloud_power_w, self.power_limit_w)
+        else:
+            power = self.thermostat.power(
+                self.effective_target(),
+                self.room.temperature,
+                seconds,
+                self.power_limit_w,
+            )
+        self.power_w = power
+        self.room.step(seconds, power, outdoor_temperature(now), self.people)
+        self.energy_kwh += power * seconds / 3_600_000.0
+        self.compute_tflop += power * GFLOPS_PER_W * seconds / 1000.0
+        if self.media is not None and self.speaker_state == "playing":
+            self.media.position_s += seconds
+
+    def _end_boost(self, now: datetime) -> None:
+        if (
+            self.boost_until is not None
+            and now >= self.boost_until
+            and self.boost_return
+        ):
+            self.target, self.preset = self.boost_return
+            self.boost_until = None
+            self.boost_return = None
+
+    def _follow_schedule(self, now: datetime) -> None:
+        """In auto mode: comfort from 06:00 to 22:00, eco otherwise."""
+        if self.hvac_mode != "auto" or self.boost_until is not None:
+            return
+        preset = "comfort" if 6 <= now.hour < 22 else "eco"
+        self.preset = preset
+        self.target = self.preset_temperatures[preset]
+
+    def reboot(self) -> None:
+        """A new boot: new boot id, uptime from zero, state kept."""
+        self.boot_id = str(uuid.uuid4())
+        self.booted_at = self.clock.monotonic()
+
+    # Cloud control (applied by the unit's cloud link).
+
+    def apply_control(
+        self, power_target_w: float, jobs: int, valid_for_s: float, issued_at: datetime
+    ) -> bool:
+        """Apply a control message unless it is older than the last one."""
+        if self.last_control_at is not None and issued_at < self.last_control_at:
+            return False
+        self.cloud_power_w = min(max(power_target_w, 0.0), MAX_POWER_W)
+        self.cloud_jobs = max(jobs, 0)
+        self.last_control_at = issued_at
+        self.control_valid_until = issued_at + timedelta(seconds=valid_for_s)
+        return True
+
+    # Writes (docs/protocol.md, section 3.2).
+
+    def patch_thermostat(self, body: Mapping[str, Any]) -> None:
+        """Target, mode, preset and preset temperatures, all or nothing."""
+        allowed = {"target_temperature", "hvac_mode", "preset", "preset_temperatures"}
+        _check_fields(body, allowed)
+        if "target_temperature" in body and "preset" in body:
+            message = "give target_temperature or preset, not both"
+            raise ApiError(400, "invalid_value", message, "preset")
+        target = None
+        if "target_temperature" in body:
+            target = _number(body, "target_temperature", 5.0, 30.0, 0.5)
+        mode = body.get("hvac_mode")
+        if mode is not None and mode not in HVAC_MODES:
+            raise _invalid("hvac_mode", f"must be one of {', '.join(HVAC_MODES)}")
+        preset = body.get("preset")
+        if preset is not None and preset not in PRESET_NAMES:
+            raise _invalid("preset", f"must be one of {', '.join(PRESET_NAMES)}")
+        self.preset_temperatures = self._preset_temperatures(body)
+        if mode is not None:
+            self.hvac_mode = mode
+            if mode == "off":
+                self.thermostat.reset()
+        self._set_target_or_preset(target, preset)
+
+    def _preset_temperatures(self, body: Mapping[str, Any]) -> dict[str, float]:
+        """The preset temperatures after a write (validated, not yet applied)."""
+        temperatures = dict(self.preset_temperatures)
+        if "preset_temperatures" not in body:
+            return temperatures
+        given = body["preset_temperatures"]
+        if not isinstance(given, Mapping) or not given:
+            raise _invalid("preset_temperatures", "must be an object of temperatures")
+        for name in given:
+            if name not in PRESETS:
+                message = f"unknown preset {name!r}"
+                raise ApiError(400, "unknown_field", message, "preset_temperatures")
+            temperatures[name] = _number(given, name, 5.0, 30.0, 0.5)
+        return temperatures
+
+    def _set_target_or_preset(self, target: float | None, preset: str | None) -> None:
+        """A target by hand, a preset, or the active preset's new temperature."""
+        if target is not None:
+            self._cancel_boost()
+            self.target, self.preset = target, "none"
+        elif preset == "boost":
+            self.boost(60, 2.0)
+        elif preset == "none":
+            self._cancel_boost()
+            self.preset = "none"
+        elif preset is not None:
+            self._cancel_boost()
+            self.preset, self.target = preset, self.preset_temperatures[preset]
+        elif self.preset in PRESETS:
+            self.target = self.preset_temperatures[self.preset]
+
+    def boost(self, minutes: float, delta: float) -> None:
+        """Raise the target by delta for a while, then go back."""
+        if self.boost_return is None:
+            self.boost_return = (self.target, self.preset)
+        base = self.boost_return[0]
+        self.target = min(base + delta, 30.0)
+        self.preset = "boost"
+        self.boost_until = self.clock.now() + timedelta(minutes=minutes)
+
+    def post_boost(self, body: Mapping[str, Any]) -> None:
+        """`POST /thermostat/boost`."""
+        _check_fields(body, {"minutes", "delta"})
+        if "minutes" not in body:
+            raise _invalid("minutes", "is required")
+        minutes = _number(body, "minutes", 1, 240)
+        if minutes != int(minutes):
+            raise _invalid("minutes", "must be a whole number")
+        delta = _number(body, "delta", 0.5, 5.0, 0.5) if "delta" in body else 2.0
+        self.boost(minutes, delta)
+
+    def _cancel_boost(self) -> None:
+        self.boost_until = None
+        self.boost_return = None
+
+    def patch_speaker(self, body: Mapping[str, Any]) -> None:
+        """Power, volume, mute, source."""
+        _check_fields(body, {"power", "volume", "muted", "source"})
+        power = _boolean(body, "power") if "power" in body else self.speaker_power
+        volume = _number(body, "volume", 0.0, 1.0) if "volume" in body else self.volume
+        muted = _boolean(body, "muted") if "muted" in body else self.muted
+        source = body.get("source", self.source)
+        if source not in SOURCES:
+            raise _invalid("source", f"must be one of {', '.join(SOURCES)}")
+        self.volume, self.muted, self.source = volume, muted, source
+        if power != self.speaker_power:
+            self.speaker_power = power
+            self.speaker_state = "idle" if power else "off"
+            if not power:
+                self.media = None
+                self.announcing = False
+
+    def play(self, body: Mapping[str, Any]) -> None:
+        """Play a URL, or announce it over what plays."""
+        _check_fields(body, {"url", "title", "announce"})
+        if "url" not in body:
+            raise _invalid("url", "is required")
+        url = _text(body, "url", 1, 2048)
+        if not url.startswith(("http://", "https://")):
+            raise _invalid("url", "must be an http or https URL")
+        title = _text(body, "title", 1, 128) if body.get("title") is not None else None
+        announce = _boolean(body, "announce") if "announce" in body else False
+        self._require_power()
+        if announce:
+            if not self.announcing:
+                self.paused_before_announce = (self.media, self.speaker_state)
+            self.announcing = True
+        self.media = Media(url=url, title=title)
+        self.speaker_state = "playing"
+
+    def finish_announcement(self) -> None:
+        """Give back what played before the announcement."""
+        if self.announcing and self.paused_before_announce is not None:
+            self.media, self.speaker_state = self.paused_before_announce
+        self.announcing = False
+        self.paused_before_announce = None
+
+    def pause(self) -> None:
+        """Pause what plays."""
+        self._require_power()
+        if self.speaker_state != "playing":
+            raise ApiError(409, "not_available", "nothing is playing")
+        self.speaker_state = "paused"
+
+    def resume(self) -> None:
+        """Resume what was paused."""
+        self._require_power()
+        if self.speaker_state != "paused":
+            raise ApiError(409, "not_available", "nothing is paused")
+        self.speaker_state = "playing"
+
+    def stop(self) -> None:
+        """Stop and unload."""
+        self._require_power()
+        self.media = None
+        self.announcing = False
+        self.speaker_state = "idle"
+
+    def _require_power(self) -> None:
+        if not self.speaker_power:
+            raise ApiError(409, "not_available", "the speaker is off")
+
+    def patch_wifi(self, body: Mapping[str, Any]) -> None:
+        """Access point on/off, SSID, passphrase."""
+        _check_fields(body, {"enabled", "ssid", "passphrase"})
+        enabled = _boolean(body, "enabled") if "enabled" in body else self.wifi_enabled
+        ssid = _text(body, "ssid", 1, 32) if "ssid" in body else self.ssid
+        if "passphrase" in body:
+            passphrase = body["passphrase"]
+            if (
+                not isinstance(passphrase, str)
+                or not 8 <= len(passphrase) <= 63
+                or not passphrase.isascii()
+            ):
+                raise _invalid("passphrase", "must be 8-63 printable ASCII characters")
+        self.wifi_enabled, self.ssid = enabled, ssid
+        if not enabled:
+            self.wifi_clients = []
+
+    def patch_charger(self, body: Mapping[str, Any]) -> None:
+        """Charger on/off."""
+        _check_fields(body, {"enabled"})
+        self.charger_enabled = _boolean(body, "enabled")
+
+    def patch_device(self, body: Mapping[str, Any]) -> None:
+        """Rename the unit."""
+        _check_fields(body, {"name"})
+        self.name = _text(body, "name", 1, 64)
+
+    # Environment (emulator control and the seeded life of the room).
+
+    def client_join(
+        self, mac: str | None = None, name: str | None = None
+    ) -> WifiClient | None:
+        """A device joins the access point."""
+        if not self.wifi_enabled or len(self.wifi_clients) >= 32:
+            return None
+        number = self.rng.randrange(1 << 24)
+        client = WifiClient(
+            mac=mac
+            or "3c:22:fb:"
+            + ":".join(f"{(number >> s) & 0xFF:02x}" for s in (16, 8, 0)),
+            name=name
+            or self.rng.choice(
+                ("Anna's phone", "Laptop", "Tablet", "Leo's phone", "TV")
+            ),
+            ip=f"192.168.50.{10 + len(self.wifi_clients)}",
+            signal_dbm=self.rng.randint(-80, -40),
+            connected_since=self.clock.now(),
+        )
+        self.wifi_clients = [c for c in self.wifi_clients if c.mac != client.mac] + [
+            client
+        ]
+        return client
+
+    def client_leave(self, mac: str) -> bool:
+        """A device leaves the access point."""
+        before = len(self.wifi_clients)
+        self.wifi_clients = [c for c in self.wifi_clients if c.mac != mac]
+        return len(self.wifi_clients) != before
+
+    # The state object (docs/protocol.md, section 4).
+
+    def wire_state(self) -> dict[str, Any]:
+        """The full state, as served and pushed."""
+        now = self.clock.now()
+        people = self.people
+        power_target = self.power_w
+        heating = self.hvac_mode != "off" and self.power_w > 1.0
+        jobs = self.cloud_jobs if self.control == "cloud" else 0
+        noise = 28.0 + 9.0 * people + self.power_w / 100.0
+        return {
+            "device": {
+                "serial": self.identity.serial,
+                "name": self.name,
+                "model": self.identity.model,
+                "firmware": self.identity.firmware,
+                "api_version": API_VERSION,
+                "mac": self.identity.mac,
+                "boot_id": self.boot_id,
+                "uptime_s": int(self.clock.monotonic() - self.booted_at),
+                "wifi_rssi_dbm": -48,
+            },
+            "thermostat": {
+                "target_temperature": self.target,
+                "min_temperature": 5.0,
+                "max_temperature": 30.0,
+                "step": 0.5,
+                "hvac_mode": self.hvac_mode,
+                "preset": self.preset,
+                "preset_temperatures": dict(self.preset_temperatures),
+                "boost_until": iso(self.boost_until) if self.boost_until else None,
+                "hvac_action": "off"
+                if self.hvac_mode == "off"
+                else ("heating" if heating else "idle"),
+                "control": self.control,
+            },
+            "sensors": {
+                "temperature": round(self.room.temperature, 1),
+                "humidity": round(
+                    min(
+                        max(
+                            55.0 - 1.5 * (self.room.temperature - 15.0) + 4.0 * people,
+                            15.0,
+                        ),
+                        90.0,
+                    ),
+                    1,
+                ),
+                "co2_ppm": int(min(max(self.room.co2_ppm, 400.0), 5000.0)),
+                "voc_index": min(max(int(90 + 35 * people), 1), 500),
+                "illuminance_lx": round(
+                    daylight_lux(now) + (150.0 if people else 0.0), 1
+                ),
+                "noise_db": round(min(noise, 120.0), 1),
+            },
+            "power": {
+                "power_w": round(self.power_w, 1),
+                "power_target_w": round(power_target, 1),
+                "power_limit_w": self.power_limit_w,
+            },
+            "compute": {
+                "gflops": round(self.power_w * GFLOPS_PER_W, 1),
+                "jobs_running": jobs,
+                "load": round(self.power_w / MAX_POWER_W, 3),
+            },
+            "meters": {
+                "energy_kwh": round(self.energy_kwh, 4),
+                "compute_tflop": round(self.compute_tflop, 1),
+            },
+            "speaker": {
+                "power": self.speaker_power,
+                "state": self.speaker_state,
+                "volume": self.volume,
+                "muted": self.muted,
+                "source": self.source,
+                "sources": list(SOURCES),
+                "announcing": self.announcing,
+                "media": None
+                if self.media is None
+                else {
+                    "url": self.media.url,
+                    "title": self.media.title,
+                    "duration_s": None,
+                    "position_s": round(self.media.position_s, 1),
+                    "position_updated_at": iso(now),
+                },
+            },
+            "wifi": {
+                "enabled": self.wifi_enabled,
+                "ssid": self.ssid,
+                "channel": 6,
+                "clients": [
+                    {
+                        "mac": c.mac,
+                        "name": c.name,
+                        "ip": c.ip,
+                        "signal_dbm": c.signal_dbm,
+                        "connected_since": iso(c.connected_since),
+                    }
+                    for c in self.wifi_clients
+                ],
+            },
+            "charger": {
+                "enabled": self.charger_enabled,
+                "phone_present": self.phone_present,
+                "charging": self.phone_present and self.charger_enabled,
+                "power_w": 7.5 if self.phone_present and self.charger_enabled else 0.0,
+            },
+            "cloud": {
+                "connected": self.cloud_connected,
+                "last_control_at": iso(self.last_control_at)
+                if self.last_control_at
+                else None,
+            },
+        }

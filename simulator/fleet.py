@@ -1,0 +1,178 @@
+"""Many emulated Q.rads in one process: one clock, one tick, one mDNS responder.
+
+Inside the emulated LAN (scripts/_enter exports QRAD_LAN_POOL and
+QRAD_LAN_MDNS_IP) each unit gets its own address from the pool, as at home;
+elsewhere every unit listens on 127.0.0.1 with its own port, and mDNS is bound
+to 127.0.0.1 so that nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+import ipaddress
+import logging
+import os
+import socket
+from typing import Self
+
+from zeroconf import IPVersion
+from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+
+from .clock import Clock
+from .device.server import UnitServer
+from .device.unit import API_VERSION, QradUnitModel
+from .identity import make_identities
+
+LOGGER = logging.getLogger(__name__)
+
+SERVICE_TYPE = "_qrad._tcp.local."
+TICK_S = 1.0
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleetConfig:
+    """How many units, where, and how fast their time runs."""
+
+    count: int = 3
+    base_port: int = 8080
+    speed: float = 1.0
+    seed: int = 1
+    auto_pair: bool = False
+    announce: bool = True
+
+
+def lan_pool() -> list[str]:
+    """Unit addresses of the emulated LAN, or none outside it."""
+    if not (pool := os.environ.get("QRAD_LAN_POOL")):
+        return []
+    return [str(address) for address in ipaddress.ip_network(pool).hosts()]
+
+
+def mdns_address() -> str:
+    """Where the fleet's mDNS responder listens."""
+    return os.environ.get("QRAD_LAN_MDNS_IP", LOOPBACK)
+
+
+class Fleet:
+    """The emulated units, started and stopped together."""
+
+    def __init__(self, config: FleetConfig) -> None:
+        """Create the units' models and servers (nothing listens yet)."""
+        self.config = config
+        self.clock = Clock(config.speed)
+        self._pool = lan_pool()
+        if self._pool and config.count > len(self._pool):
+            raise ValueError(
+                f"the LAN has room for {len(self._pool)} units, not {config.count}"
+            )
+        self.units: list[UnitServer] = []
+        for index, identity in enumerate(make_identities(config.count, config.seed)):
+            model = QradUnitModel(identity=identity, clock=self.clock, seed=config.seed)
+            host, port = self._address(index)
+            server = UnitServer(model, host, port, auto_pair=config.auto_pair)
+            server.on_moved = self._reannounce
+            server.on_renamed = self._reannounce
+            self.units.append(server)
+        self._zeroconf: AsyncZeroconf | None = None
+        self._infos: dict[str, AsyncServiceInfo] = {}
+        self._tick: asyncio.Task[None] | None = None
+
+    def _address(self, index: int) -> tuple[str, int]:
+        if self._pool:
+            return self._pool[index], self.config.base_port
+        return LOOPBACK, self.config.base_port + index
+
+    def free_address(self) -> tuple[str, int]:
+        """An address no unit uses: another of the LAN, or another loopback port."""
+        used = {(unit.host, unit.port) for unit in self.units}
+        if self._pool:
+            host = next(h for h in self._pool if (h, self.config.base_port) not in used)
+            return host, self.config.base_port
+        port = max(port for _, port in used) + 1
+        return LOOPBACK, port
+
+    def unit(self, serial: str) -> UnitServer:
+        """The unit with that serial."""
+        return next(unit for unit in self.units if unit.unit.identity.serial == serial)
+
+    async def __aenter__(self) -> Self:
+        """Start every unit."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        """Stop every unit."""
+        await self.stop()
+
+    async def start(self) -> None:
+        """Listen, announce, and start the simulation."""
+        await asyncio.gather(*(unit.start() for unit in self.units))
+        if self.config.announce:
+            self._zeroconf = AsyncZeroconf(
+                interfaces=[mdns_address()], ip_version=IPVersion.V4Only
+            )
+            await asyncio.gather(*(self._announce(unit) for unit in self.units))
+        self._tick = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Say goodbye over mDNS and stop every unit."""
+        if self._tick is not None:
+            self._tick.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tick
+            self._tick = None
+        if self._zeroconf is not None:
+            await self._zeroconf.async_unregister_all_services()
+            await self._zeroconf.async_close()
+            self._zeroconf = None
+        await asyncio.gather(*(unit.stop() for unit in self.units))
+
+    def _service_info(self, unit: UnitServer) -> AsyncServiceInfo:
+        model = unit.unit
+        serial = model.identity.serial
+        return AsyncServiceInfo(
+            SERVICE_TYPE,
+            f"{model.name}.{SERVICE_TYPE}",
+            addresses=[socket.inet_aton(unit.host)],
+            port=unit.port,
+            server=f"qrad-{serial.lower()}.local.",
+            properties={
+                "serial": serial,
+                "model": model.identity.model,
+                "fw": model.identity.firmware,
+                "api": str(API_VERSION),
+                "mac": model.identity.mac,
+                "name": model.name,
+                "path": "/api/v1",
+            },
+        )
+
+    async def _announce(self, unit: UnitServer) -> None:
+        assert self._zeroconf is not None
+        info = self._service_info(unit)
+        self._infos[unit.unit.identity.serial] = info
+        await self._zeroconf.async_register_service(info, allow_name_change=True)
+
+    async def _reannounce(self, unit: UnitServer) -> None:
+        """Announce a unit's new address, port or name under the same serial."""
+        if self._zeroconf is None:
+            return
+        info = self._service_info(unit)
+        info.name = self._infos[unit.unit.identity.serial].name
+        self._infos[unit.unit.identity.serial] = info
+        await self._zeroconf.async_update_service(info)
+
+    async def _run(self) -> None:
+        """Advance every unit each second, then push what changed."""
+        last = self.clock.monotonic()
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = self.clock.monotonic()
+            step = now - last
+            last = now
+            for unit in self.units:
+                unit.unit.step(step)
+            await asyncio.gather(*(unit.publish() for unit in self.units))
