@@ -48,16 +48,25 @@ async def _run(commands: list[list[str]]) -> int:
 
 
 def main() -> int:
+    """Parse the options, start everything, wait for Ctrl-C."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--socket", help="also serve Home Assistant's port on this unix socket")
+    parser.add_argument(
+        "--socket", help="also serve Home Assistant's port on this unix socket"
+    )
     args = parser.parse_args()
     commands = [
-        [sys.executable, "-m", "homeassistant", "--config", str(REPO / "config"), "--skip-pip"],
+        [
+            *(sys.executable, "-m", "homeassistant"),
+            *("--config", str(REPO / "config"), "--skip-pip"),
+        ],
     ]
     if args.socket:
         forwarder = [sys.executable, str(REPO / "scripts" / "forward.py")]
         commands.append([*forwarder, args.socket, "127.0.0.1:8123"])
-    print("qrad: Home Assistant starts on http://127.0.0.1:8123 (Ctrl-C stops everything)", flush=True)
+    print(
+        "qrad: Home Assistant starts on http://127.0.0.1:8123 (Ctrl-C stops it all)",
+        flush=True,
+    )
     return asyncio.run(_run(commands))
 
 

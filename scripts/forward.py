@@ -50,16 +50,23 @@ async def _serve_connection(
             writer.close()
 
 
+def _remove_socket(path: str) -> None:
+    """A stale socket file from an earlier run would block the listen."""
+    Path(path).unlink(missing_ok=True)
+
+
 async def _main(listen: str, target: str) -> None:
     def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> asyncio.Task[None]:
         return asyncio.ensure_future(_serve_connection(r, w, target))
 
     if listen.startswith("/"):
-        Path(listen).unlink(missing_ok=True)
+        _remove_socket(listen)
         server = await asyncio.start_unix_server(handler, listen)
     else:
         host, port = listen.rsplit(":", 1)
-        server = await asyncio.start_server(handler, host, int(port), reuse_address=True)
+        server = await asyncio.start_server(
+            handler, host, int(port), reuse_address=True
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -67,7 +74,7 @@ async def _main(listen: str, target: str) -> None:
     async with server:
         await stop.wait()
     if listen.startswith("/"):
-        Path(listen).unlink(missing_ok=True)
+        _remove_socket(listen)
 
 
 if __name__ == "__main__":

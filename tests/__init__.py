@@ -1,1 +1,1 @@
-"""Tests of the qrad integration, its clients, the emulated Q.rad and the cloud controller."""
+"""Tests of the qrad integration, its clients and the emulated Q.rad."""

@@ -1,0 +1,1 @@
+"""Tests of the Q.rad client library against emulated Q.rads."""

@@ -1,0 +1,45 @@
+"""Home Assistant with the qrad integration, against an emulated Q.rad."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.qrad.const import CONF_SERIAL, CONF_TOKEN_ID, DOMAIN
+from simulator.device.server import UnitServer
+
+
+@pytest.fixture(autouse=True)
+def _custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/qrad."""
+
+
+@pytest.fixture
+def mock_config_entry(qrad_unit: UnitServer, qrad_token: str) -> MockConfigEntry:
+    """The entry a finished config flow makes for the emulated unit."""
+    identity = qrad_unit.unit.identity
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=qrad_unit.unit.name,
+        unique_id=identity.serial,
+        data={
+            CONF_HOST: qrad_unit.host,
+            CONF_PORT: qrad_unit.port,
+            CONF_SERIAL: identity.serial,
+            CONF_TOKEN: qrad_token,
+            CONF_TOKEN_ID: next(iter(qrad_unit.tokens)),
+        },
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """The integration set up with the emulated unit."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry

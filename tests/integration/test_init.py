@@ -1,0 +1,119 @@
+"""Setting a Q.rad up, using it, losing it and getting it back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from homeassistant.components.climate import (
+    ATTR_HVAC_ACTION,
+    ATTR_PRESET_MODE,
+    DOMAIN as CLIMATE_DOMAIN,
+    SERVICE_SET_PRESET_MODE,
+    SERVICE_SET_TEMPERATURE,
+)
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID, ATTR_TEMPERATURE, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.qrad.const import DOMAIN
+from simulator.device.server import UnitServer
+
+CLIMATE = "climate.living_room"
+
+
+async def wait_for(
+    hass: HomeAssistant, check: Callable[[], bool], limit: float = 10
+) -> None:
+    """Wait until check() holds, letting Home Assistant work meanwhile."""
+    async with asyncio.timeout(limit):
+        while not check():
+            await asyncio.sleep(0.05)
+            await hass.async_block_till_done()
+
+
+async def test_setup_and_unload(
+    hass: HomeAssistant, init_integration: MockConfigEntry, qrad_unit: UnitServer
+) -> None:
+    """The Q.rad appears as a device with a thermostat, and unloads cleanly."""
+    assert init_integration.state is ConfigEntryState.LOADED
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, qrad_unit.unit.identity.serial), init_integration.entry_id
+    )
+    assert device is not None
+    assert device.model == "Q.rad 3"
+    assert device.sw_version == "3.4.1"
+    state = hass.states.get(CLIMATE)
+    assert state is not None
+    assert state.attributes[ATTR_TEMPERATURE] == qrad_unit.unit.target
+    assert state.attributes[ATTR_HVAC_ACTION] in ("heating", "idle")
+    temperature = hass.states.get("sensor.living_room_temperature")
+    assert temperature is not None
+    assert abs(float(temperature.state) - qrad_unit.unit.room.temperature) < 1.0
+
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_setpoint_reaches_the_qrad(
+    hass: HomeAssistant, init_integration: MockConfigEntry, qrad_unit: UnitServer
+) -> None:
+    """A temperature or preset set from Home Assistant is what the Q.rad holds."""
+    await hass.services.async_call(
+        CLIMATE_DOMAIN,
+        SERVICE_SET_TEMPERATURE,
+        {ATTR_ENTITY_ID: CLIMATE, ATTR_TEMPERATURE: 22.5},
+        blocking=True,
+    )
+    assert qrad_unit.unit.target == 22.5
+    assert hass.states.get(CLIMATE).attributes[ATTR_PRESET_MODE] == "none"
+    await hass.services.async_call(
+        CLIMATE_DOMAIN,
+        SERVICE_SET_PRESET_MODE,
+        {ATTR_ENTITY_ID: CLIMATE, ATTR_PRESET_MODE: "eco"},
+        blocking=True,
+    )
+    assert qrad_unit.unit.target == 17.5
+    assert hass.states.get(CLIMATE).attributes[ATTR_TEMPERATURE] == 17.5
+
+
+async def test_changes_on_the_qrad_are_pushed(
+    hass: HomeAssistant, init_integration: MockConfigEntry, qrad_unit: UnitServer
+) -> None:
+    """A change made on the unit itself shows up without polling."""
+    await wait_for(hass, lambda: init_integration.runtime_data.push_connected)
+    qrad_unit.unit.target = 24.0
+    await qrad_unit.publish()
+    await wait_for(
+        hass, lambda: hass.states.get(CLIMATE).attributes[ATTR_TEMPERATURE] == 24.0
+    )
+
+
+async def test_unavailable_while_gone_and_back_without_reload(
+    hass: HomeAssistant, init_integration: MockConfigEntry, qrad_unit: UnitServer
+) -> None:
+    """Entities go unavailable when the Q.rad vanishes and return when it is back."""
+    await wait_for(hass, lambda: init_integration.runtime_data.push_connected)
+    await qrad_unit.stop()
+    await wait_for(hass, lambda: hass.states.get(CLIMATE).state == STATE_UNAVAILABLE)
+    await qrad_unit.start()
+    await wait_for(
+        hass, lambda: hass.states.get(CLIMATE).state != STATE_UNAVAILABLE, limit=20
+    )
+    assert init_integration.state is ConfigEntryState.LOADED
+
+
+async def test_revoked_token_asks_to_pair_again(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, qrad_unit: UnitServer
+) -> None:
+    """A token the Q.rad no longer knows starts reauthentication."""
+    await qrad_unit.revoke_tokens()
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress()
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
