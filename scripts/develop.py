@@ -1,6 +1,8 @@
 """Runs the development Home Assistant and what it talks to; stops them all together.
 
-Started by scripts/develop inside the emulated LAN. With --socket, Home
+Started by scripts/develop inside the emulated LAN: Home Assistant and a fleet
+of emulated Q.rads (pairing window always open, so that adding one from the
+"Discovered" list needs no button). With --socket, Home
 Assistant's port is also served on that unix socket, which the host side of
 scripts/develop forwards to the host's 127.0.0.1:8123.
 """
@@ -53,6 +55,12 @@ def main() -> int:
     parser.add_argument(
         "--socket", help="also serve Home Assistant's port on this unix socket"
     )
+    parser.add_argument(
+        "--qrads", type=int, default=3, help="emulated Q.rads to run (default 3)"
+    )
+    parser.add_argument(
+        "--speed", type=float, default=60, help="their time acceleration (default 60)"
+    )
     args = parser.parse_args()
     commands = [
         [
@@ -60,6 +68,12 @@ def main() -> int:
             *("--config", str(REPO / "config"), "--skip-pip"),
         ],
     ]
+    commands.append(
+        [
+            *(sys.executable, "-m", "simulator", "--auto-pair"),
+            *("--count", str(args.qrads), "--speed", str(args.speed)),
+        ]
+    )
     if args.socket:
         forwarder = [sys.executable, str(REPO / "scripts" / "forward.py")]
         commands.append([*forwarder, args.socket, "127.0.0.1:8123"])

@@ -17,7 +17,7 @@ import os
 import socket
 from typing import Self
 
-from zeroconf import IPVersion
+from zeroconf import IPVersion, NotRunningException
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from .clock import Clock
@@ -124,11 +124,13 @@ class Fleet:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tick
             self._tick = None
+        await asyncio.gather(*(unit.stop() for unit in self.units))
         if self._zeroconf is not None:
-            await self._zeroconf.async_unregister_all_services()
+            # Goodbye packets; a responder already shut down has nothing to say.
+            with contextlib.suppress(NotRunningException):
+                await self._zeroconf.async_unregister_all_services()
             await self._zeroconf.async_close()
             self._zeroconf = None
-        await asyncio.gather(*(unit.stop() for unit in self.units))
 
     def _service_info(self, unit: UnitServer) -> AsyncServiceInfo:
         model = unit.unit
@@ -154,7 +156,10 @@ class Fleet:
         assert self._zeroconf is not None
         info = self._service_info(unit)
         self._infos[unit.unit.identity.serial] = info
-        await self._zeroconf.async_register_service(info, allow_name_change=True)
+        broadcast = await self._zeroconf.async_register_service(
+            info, allow_name_change=True
+        )
+        await broadcast
 
     async def _reannounce(self, unit: UnitServer) -> None:
         """Announce a unit's new address, port or name under the same serial."""
@@ -163,7 +168,7 @@ class Fleet:
         info = self._service_info(unit)
         info.name = self._infos[unit.unit.identity.serial].name
         self._infos[unit.unit.identity.serial] = info
-        await self._zeroconf.async_update_service(info)
+        await (await self._zeroconf.async_update_service(info))
 
     async def _run(self) -> None:
         """Advance every unit each second, then push what changed."""
