@@ -101,7 +101,6 @@ class UnitServer:
         self._published: dict[str, Any] = unit.wire_state()
         self._runner: web.AppRunner | None = None
         self._heartbeat: asyncio.Task[None] | None = None
-        self._refused_until = 0.0
         self._pending: asyncio.Future[None] | None = None
 
     # Life cycle.
@@ -209,7 +208,6 @@ class UnitServer:
             await self._close_streams(WSCloseCode.GOING_AWAY)
             await self._runner.cleanup()
             self._runner = None
-        self._refused_until = time.monotonic() + seconds
         asyncio.get_running_loop().call_later(
             seconds, lambda: asyncio.ensure_future(self.start())
         )

@@ -7,8 +7,7 @@ on its own end, as it would at home.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 from homeassistant.const import CONF_HOST, EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import HomeAssistant
@@ -19,6 +18,8 @@ import zeroconf
 
 from custom_components.qrad.const import DOMAIN
 from simulator.fleet import Fleet, FleetConfig, lan_pool
+
+from .waiting import wait_for
 
 pytestmark = pytest.mark.skipif(
     not lan_pool(), reason="needs the emulated LAN (run through scripts/test)"
@@ -45,16 +46,6 @@ async def announced_fleet() -> AsyncIterator[Fleet]:
 def _plain_new(cls: type, *_args: object, **_kwargs: object) -> object:
     """object.__new__, minus the arguments that __init__ takes."""
     return object.__new__(cls)
-
-
-async def wait_for(
-    hass: HomeAssistant, check: Callable[[], bool], limit: float = 20
-) -> None:
-    """Wait until check() holds, letting Home Assistant work meanwhile."""
-    async with asyncio.timeout(limit):
-        while not check():
-            await asyncio.sleep(0.1)
-            await hass.async_block_till_done()
 
 
 async def start_zeroconf(hass: HomeAssistant) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 from homeassistant.components.climate import (
     ATTR_HVAC_ACTION,
     ATTR_PRESET_MODE,
@@ -21,17 +18,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.qrad.const import DOMAIN
 from simulator.device.server import UnitServer
 
+from .waiting import wait_for
+
 CLIMATE = "climate.living_room"
-
-
-async def wait_for(
-    hass: HomeAssistant, check: Callable[[], bool], limit: float = 10
-) -> None:
-    """Wait until check() holds, letting Home Assistant work meanwhile."""
-    async with asyncio.timeout(limit):
-        while not check():
-            await asyncio.sleep(0.05)
-            await hass.async_block_till_done()
 
 
 async def test_setup_and_unload(

@@ -376,7 +376,6 @@ class _Stream:
         self._on_state = on_state
         self.seq = 0
         self.snapshot_seen = False
-        self._boot_id: str | None = None
 
     def handle(self, text: str) -> bool:
         """Handle one frame; return True if it changed the state."""
@@ -392,23 +391,17 @@ class _Stream:
             raise QradConnectionError(f"event {seq} after {self.seq}: resyncing")
         self.seq = seq
         if kind == "snapshot":
-            return self._apply(
-                message.get("state"), replace=True, boot_id=message.get("boot_id")
-            )
+            return self._apply(message.get("state"), replace=True)
         if kind == "update" and self.snapshot_seen:
             return self._apply(message.get("changes"), replace=False)
         return False
 
-    def _apply(self, data: object, *, replace: bool, boot_id: object = None) -> bool:
+    def _apply(self, data: object, *, replace: bool) -> bool:
         if not isinstance(data, dict):
             LOGGER.warning("Ignored an event without state from %s", self._device.host)
             return False
-        if replace:
-            if self._boot_id is not None and boot_id != self._boot_id:
-                raise QradConnectionError("the Q.rad rebooted: resyncing")
-            raw = data
-        else:
-            raw = merge_update(self._device._raw_state or {}, data)  # noqa: SLF001
+        previous = self._device._raw_state or {}  # noqa: SLF001
+        raw = data if replace else merge_update(previous, data)
         try:
             state = QradState.from_dict(raw)
         except QradInvalidResponseError as err:
@@ -418,7 +411,6 @@ class _Stream:
             return False
         if replace:
             self.snapshot_seen = True
-            self._boot_id = state.device.boot_id
         self._device._raw_state = raw  # noqa: SLF001
         self._device._last_state = state  # noqa: SLF001
         self._on_state(state)
