@@ -8,18 +8,24 @@ import time
 
 
 class Clock:
-    """Simulated time running `speed` times faster than real time (1 = real time)."""
+    """Simulated time running `speed` times faster than real time (1 = real time).
 
-    def __init__(self, speed: float = 1.0, start: datetime | None = None) -> None:
-        """Start now (or at `start`), running at `speed`."""
+    Simulated and real time coincide at `origin` (a Unix time, by default the
+    clock's creation), so two processes given the same origin and speed, e.g. a
+    fleet and a controller started apart, agree on the simulated date.
+    """
+
+    def __init__(self, speed: float = 1.0, origin: float | None = None) -> None:
+        """Run at `speed` from `origin`."""
         if speed < 0:
             raise ValueError("speed must not be negative")
         self.speed = speed
-        self._start = start or datetime.now(UTC)
-        self._real_start = time.monotonic()
+        self.origin = time.time() if origin is None else origin
+        self._start = datetime.fromtimestamp(self.origin, UTC)
+        self._real_start = time.monotonic() - (time.time() - self.origin)
 
     def monotonic(self) -> float:
-        """Simulated seconds since the clock started."""
+        """Simulated seconds since the origin."""
         return (time.monotonic() - self._real_start) * self.speed
 
     def now(self) -> datetime:

@@ -21,6 +21,9 @@ from zeroconf import IPVersion, NotRunningException
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from .clock import Clock
+from .cloud.access import Directory
+from .cloud.endpoint import BrokerEndpoint
+from .device.cloudlink import UnitCloudLink
 from .device.server import UnitServer
 from .device.unit import API_VERSION, QradUnitModel
 from .identity import make_identities
@@ -42,6 +45,9 @@ class FleetConfig:
     seed: int = 1
     auto_pair: bool = False
     announce: bool = True
+    accounts: int = 1
+    cloud: BrokerEndpoint | None = None
+    time_origin: float | None = None
 
 
 def lan_pool() -> list[str]:
@@ -62,15 +68,20 @@ class Fleet:
     def __init__(self, config: FleetConfig) -> None:
         """Create the units' models and servers (nothing listens yet)."""
         self.config = config
-        self.clock = Clock(config.speed)
+        self.clock = Clock(config.speed, config.time_origin)
         self._pool = lan_pool()
         if self._pool and config.count > len(self._pool):
             raise ValueError(
                 f"the LAN has room for {len(self._pool)} units, not {config.count}"
             )
+        identities = make_identities(config.count, config.seed, config.accounts)
+        self.directory = Directory.for_fleet(identities, config.seed)
         self.units: list[UnitServer] = []
-        for index, identity in enumerate(make_identities(config.count, config.seed)):
+        self.cloud_links: list[UnitCloudLink] = []
+        for index, identity in enumerate(identities):
             model = QradUnitModel(identity=identity, clock=self.clock, seed=config.seed)
+            if config.cloud is not None:
+                self.cloud_links.append(UnitCloudLink(model, config.cloud))
             host, port = self._address(index)
             server = UnitServer(model, host, port, auto_pair=config.auto_pair)
             server.on_moved = self._reannounce
@@ -110,6 +121,7 @@ class Fleet:
     async def start(self) -> None:
         """Listen, announce, and start the simulation."""
         await asyncio.gather(*(unit.start() for unit in self.units))
+        await asyncio.gather(*(link.start() for link in self.cloud_links))
         if self.config.announce:
             self._zeroconf = AsyncZeroconf(
                 interfaces=[mdns_address()], ip_version=IPVersion.V4Only
@@ -124,6 +136,7 @@ class Fleet:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tick
             self._tick = None
+        await asyncio.gather(*(link.stop() for link in self.cloud_links))
         await asyncio.gather(*(unit.stop() for unit in self.units))
         if self._zeroconf is not None:
             # Goodbye packets; a responder already shut down has nothing to say.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import hashlib
 import random
 
 ROOMS = (
@@ -30,10 +31,17 @@ class Identity:
     firmware: str
     cloud_secret: str
     floor_area_m2: float
+    account: str
 
 
-def make_identities(count: int, seed: int) -> list[Identity]:
-    """`count` distinct identities, derived only from `seed`."""
+def make_identities(count: int, seed: int, accounts: int = 1) -> list[Identity]:
+    """`count` distinct identities, derived only from `seed`.
+
+    Units are registered to `accounts` homeowner accounts in contiguous blocks
+    (a building of flats: the first units to `home-1`, the next to `home-2`...).
+    """
+    if not 1 <= accounts <= max(count, 1):
+        raise ValueError("accounts must be between 1 and the number of units")
     rng = random.Random(f"identities-{seed}")
     serials: set[int] = set()
     identities = []
@@ -55,6 +63,17 @@ def make_identities(count: int, seed: int) -> list[Identity]:
                 firmware=FIRMWARE,
                 cloud_secret=f"{rng.getrandbits(128):032x}",
                 floor_area_m2=round(rng.uniform(14.0, 27.0), 1),
+                account=f"home-{index * accounts // count + 1}",
             )
         )
     return identities
+
+
+def account_secret(seed: int, account: str) -> str:
+    """The secret the operator gave the homeowner of `account` (from the seed)."""
+    return hashlib.sha256(f"account-{seed}-{account}".encode()).hexdigest()[:24]
+
+
+def controller_secret(seed: int) -> str:
+    """The operator's own secret for its controllers."""
+    return hashlib.sha256(f"controller-{seed}".encode()).hexdigest()[:32]

@@ -5,12 +5,21 @@ Use with `pytest_plugins = ["simulator.testing"]`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
 import socket
 
 import aiohttp
 import pytest
 
+from .cloud.access import Directory
+from .cloud.certs import make_tls_files
+from .cloud.controller import Controller
+from .cloud.embedded import EmbeddedBroker
+from .cloud.endpoint import BrokerEndpoint, TlsFiles
+from .cloud.mosquitto import Mosquitto
 from .device.server import UnitServer
 from .fleet import Fleet, FleetConfig, lan_pool
 
@@ -49,3 +58,78 @@ async def qrad_token(qrad_unit: UnitServer) -> str:
     ):
         token: str = (await answer.json())["token"]
         return token
+
+
+@dataclass
+class CloudWorld:
+    """Emulated Q.rads linked to a real broker and a running controller."""
+
+    fleet: Fleet
+    broker: Mosquitto | EmbeddedBroker
+    controller: Controller
+
+    @property
+    def endpoint(self) -> BrokerEndpoint:
+        """Where the broker listens."""
+        return self.broker.endpoint
+
+    @property
+    def directory(self) -> Directory:
+        """Accounts, units and secrets."""
+        return self.fleet.directory
+
+    def account_of(self, unit: UnitServer) -> tuple[str, str]:
+        """The account id and secret that own `unit`."""
+        account = unit.unit.identity.account
+        return account, self.directory.accounts[account]
+
+
+@pytest.fixture
+def cloud_tls(tmp_path: Path) -> TlsFiles:
+    """A throw-away CA and a broker certificate for 127.0.0.1."""
+    return make_tls_files(tmp_path / "tls", ["127.0.0.1", "localhost"])
+
+
+@pytest.fixture(params=["mosquitto", "embedded"])
+def broker_kind(request: pytest.FixtureRequest) -> str:
+    """Each cloud test runs on mosquitto (the reference) and on the embedded broker."""
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+async def cloud_world(
+    broker_kind: str, cloud_tls: TlsFiles, tmp_path: Path
+) -> AsyncIterator[CloudWorld]:
+    """Four Q.rads of two accounts, a TLS broker and the controller, at 60x."""
+    endpoint = BrokerEndpoint(host="127.0.0.1", port=free_port(), tls=cloud_tls)
+    fleet = Fleet(
+        FleetConfig(
+            count=4,
+            base_port=free_port(),
+            speed=60,
+            announce=False,
+            accounts=2,
+            cloud=endpoint,
+        )
+    )
+    broker_class = Mosquitto if broker_kind == "mosquitto" else EmbeddedBroker
+    broker = broker_class(
+        fleet.directory,
+        tmp_path / "broker",
+        host=endpoint.host,
+        port=endpoint.port,
+        tls=cloud_tls,
+    )
+    await broker.start()
+    controller = Controller(fleet.directory, endpoint, fleet.clock)
+    await controller.start()
+    await asyncio.wait_for(controller.connected.wait(), 20)
+    world = CloudWorld(fleet=fleet, broker=broker, controller=controller)
+    try:
+        async with fleet:
+            yield world
+    finally:
+        # A test may have replaced the controller (a controller restart).
+        await world.controller.stop()
+        await broker.stop()

@@ -577,6 +577,7 @@ class QradUnitModel:
             },
             "cloud": {
                 "connected": self.cloud_connected,
+                "account": self.identity.account,
                 "last_control_at": iso(self.last_control_at)
                 if self.last_control_at
                 else None,

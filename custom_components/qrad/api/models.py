@@ -17,8 +17,10 @@ from typing import Any, Self, cast
 
 from .exceptions import QradInvalidResponseError
 
-SERIAL_PATTERN = re.compile(r"^QR[0-9]-[0-9A-F]{6}$")
-MAC_PATTERN = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+# \Z, not $: `$` also matches before a trailing newline ("QR3-00A1B2\n").
+SERIAL_PATTERN = re.compile(r"^QR[0-9]-[0-9A-F]{6}\Z")
+MAC_PATTERN = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z")
+MAX_WIFI_CLIENTS = 32
 type Json = Mapping[str, Any]
 
 
@@ -88,7 +90,11 @@ class _Reader:
         value = self.raw(key)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self._fail(key, "must be a number")
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer too large for a float
+            finite = False
+        if not finite:
             raise self._fail(key, "must be finite")
         if (low is not None and value < low) or (high is not None and value > high):
             raise self._fail(key, f"must be between {low} and {high}, not {value}")
@@ -147,11 +153,19 @@ class _Reader:
     def section(self, key: str) -> _Reader:
         return _Reader(self.raw(key), f"{self._section}.{key}")
 
-    def items(self, key: str) -> list[object]:
+    def items(self, key: str, max_items: int | None = None) -> list[object]:
         value = self.raw(key)
         if not isinstance(value, list):
             raise self._fail(key, "must be a list")
+        if max_items is not None and len(value) > max_items:
+            raise self._fail(key, f"must hold at most {max_items} entries")
         return value
+
+    def texts(self, key: str) -> list[str]:
+        values = self.items(key)
+        if not all(isinstance(value, str) for value in values):
+            raise self._fail(key, "must be a list of strings")
+        return cast("list[str]", values)
 
 
 class _Model:
@@ -403,7 +417,7 @@ class Speaker(_Model):
     @classmethod
     def from_dict(cls, data: object) -> Self:
         read = _Reader(data, "speaker")
-        sources = [str(source) for source in read.items("sources")]
+        sources = list(read.texts("sources"))
         media = read.raw("media")
         return cls(
             power=read.boolean("power"),
@@ -455,7 +469,10 @@ class Wifi(_Model):
             enabled=read.boolean("enabled"),
             ssid=read.text("ssid", max_length=32),
             channel=read.integer("channel", 1, 13),
-            clients=[WifiClient.from_dict(item) for item in read.items("clients")],
+            clients=[
+                WifiClient.from_dict(item)
+                for item in read.items("clients", MAX_WIFI_CLIENTS)
+            ],
         )
 
 
@@ -484,6 +501,7 @@ class CloudLink(_Model):
     """The unit's own link to the cloud compute controller."""
 
     connected: bool
+    account: str | None
     last_control_at: datetime | None
 
     @classmethod
@@ -491,6 +509,7 @@ class CloudLink(_Model):
         read = _Reader(data, "cloud")
         return cls(
             connected=read.boolean("connected"),
+            account=read.optional_text("account", max_length=32),
             last_control_at=read.optional_time("last_control_at"),
         )
 

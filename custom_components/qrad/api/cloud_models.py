@@ -1,0 +1,152 @@
+"""Typed messages of the cloud link (docs/protocol.md 6.3, 6.4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+import json
+import math
+import re
+from typing import Self
+
+from .exceptions import QradInvalidResponseError
+from .models import HvacMode, Preset, _Model, _Reader
+
+ACCOUNT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,31}$")
+SERIAL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
+
+
+class Origin(StrEnum):
+    """Who made a setpoint change."""
+
+    USER = "user"
+    AUTOMATION = "automation"
+    SCHEDULE = "schedule"
+    VOICE = "voice"
+    SERVICE = "service"
+    DEVICE = "device"
+
+
+class HeatSource(StrEnum):
+    """Why a room gets the heat it gets."""
+
+    COMPUTE = "compute"
+    FILLER = "filler"
+    LOCAL_FALLBACK = "local_fallback"
+    POWER_LIMITED = "power_limited"
+    OFF = "off"
+    UNKNOWN = "unknown"
+
+
+def decode_json(payload: bytes | str) -> object:
+    """JSON without NaN or Infinity, or `QradInvalidResponseError`."""
+
+    def reject(name: str) -> float:
+        raise QradInvalidResponseError(f"{name} is not valid JSON")
+
+    try:
+        return json.loads(payload, parse_constant=reject)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise QradInvalidResponseError(f"not valid JSON: {err}") from err
+
+
+@dataclass(frozen=True, kw_only=True)
+class Setpoint(_Model):
+    """One heating setpoint for the controller; `seq` grows per Q.rad."""
+
+    serial: str
+    target_temperature: float
+    hvac_mode: HvacMode
+    preset: Preset
+    power_limit_w: float
+    origin: Origin
+    timestamp: datetime
+    seq: int
+
+    def __post_init__(self) -> None:
+        """Refuse what the controller would refuse, before it leaves."""
+        if not SERIAL_PATTERN.match(self.serial):
+            raise ValueError(f"not a serial: {self.serial!r}")
+        if not (
+            math.isfinite(self.target_temperature)
+            and 5.0 <= self.target_temperature <= 30.0
+        ):
+            raise ValueError("target_temperature must be within 5-30 °C")
+        if not (math.isfinite(self.power_limit_w) and 0 <= self.power_limit_w <= 500):
+            raise ValueError("power_limit_w must be within 0-500 W")
+        if self.seq < 1:
+            raise ValueError("seq must be positive")
+
+    def payload(self) -> str:
+        """The wire form of 6.3 (the same text for equal setpoints)."""
+        return json.dumps(
+            {
+                "serial": self.serial,
+                "target_temperature": float(self.target_temperature),
+                "hvac_mode": str(self.hvac_mode),
+                "preset": str(self.preset),
+                "power_limit_w": float(self.power_limit_w),
+                "origin": str(self.origin),
+                "timestamp": self.timestamp.astimezone(UTC)
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z"),
+                "seq": self.seq,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        """A setpoint read back (retained, or from the persisted outbox)."""
+        read = _Reader(data, "setpoint")
+        try:
+            return cls(
+                serial=read.text("serial", max_length=32, pattern=SERIAL_PATTERN),
+                target_temperature=read.number("target_temperature", 5.0, 30.0),
+                hvac_mode=read.enum("hvac_mode", HvacMode),
+                preset=read.enum("preset", Preset),
+                power_limit_w=read.number("power_limit_w", 0.0, 500.0),
+                origin=read.enum("origin", Origin),
+                timestamp=read.time("timestamp"),
+                seq=read.integer("seq", 1),
+            )
+        except ValueError as err:
+            raise QradInvalidResponseError(str(err)) from err
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComputeStatus(_Model):
+    """What the controller does with one Q.rad (6.4)."""
+
+    serial: str
+    setpoint_seq: int
+    power_target_w: float
+    jobs_running: int
+    gflops: float
+    heat_share: float
+    heat_source: HeatSource
+    energy_kwh: float
+    reimbursed_eur: float
+    room_temperature: float | None
+    updated_at: datetime
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        """Validate a status message; unknown heat sources are tolerated."""
+        read = _Reader(data, "status")
+        source = read.raw("heat_source")
+        return cls(
+            serial=read.text("serial", max_length=32, pattern=SERIAL_PATTERN),
+            setpoint_seq=read.integer("setpoint_seq", 0),
+            power_target_w=read.number("power_target_w", 0.0, 500.0),
+            jobs_running=read.integer("jobs_running", 0, 1000),
+            gflops=read.number("gflops", 0.0, 1e6),
+            heat_share=read.number("heat_share", 0.0, 1.0),
+            heat_source=HeatSource(source)
+            if source in HeatSource.__members__.values()
+            else HeatSource.UNKNOWN,
+            energy_kwh=read.number("energy_kwh", 0.0),
+            reimbursed_eur=read.number("reimbursed_eur", 0.0),
+            room_temperature=read.optional_number("room_temperature", -20.0),
+            updated_at=read.time("updated_at"),
+        )

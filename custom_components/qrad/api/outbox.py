@@ -1,0 +1,127 @@
+"""The durable outbox of setpoints (docs/protocol.md 6.3).
+
+It holds, per Q.rad, the latest setpoint not yet acknowledged by the broker and
+the last sequence number used, and saves itself through an injected store
+before a setpoint counts as accepted, so that a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+import logging
+from typing import Any, Protocol
+
+from .cloud_models import Setpoint
+from .exceptions import QradInvalidResponseError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class OutboxStore(Protocol):
+    """Where the outbox keeps itself (Home Assistant's Store, a file in tests)."""
+
+    async def async_load(self) -> dict[str, Any] | None:
+        """The saved data, or None."""
+
+    async def async_save(self, data: dict[str, Any]) -> None:
+        """Save the data."""
+
+
+@dataclass
+class MemoryStore:
+    """A store that forgets on restart: for tools and tests that want no file."""
+
+    data: dict[str, Any] | None = None
+
+    async def async_load(self) -> dict[str, Any] | None:
+        """The saved data."""
+        return self.data
+
+    async def async_save(self, data: dict[str, Any]) -> None:
+        """Keep a copy."""
+        self.data = dict(data)
+
+
+@dataclass
+class Outbox:
+    """Latest unacknowledged setpoint and last seq, per serial."""
+
+    store: OutboxStore
+    pending: dict[str, Setpoint] = field(default_factory=dict)
+    last_seq: dict[str, int] = field(default_factory=dict)
+    on_change: Callable[[], Awaitable[None] | None] | None = None
+
+    async def load(self) -> None:
+        """Read what a previous run left; a damaged entry is dropped with a warning."""
+        data = await self.store.async_load() or {}
+        self.last_seq = {
+            str(serial): int(seq)
+            for serial, seq in dict(data.get("last_seq", {})).items()
+            if isinstance(seq, int)
+        }
+        for raw in data.get("pending", []):
+            try:
+                setpoint = Setpoint.from_dict(raw)
+            except QradInvalidResponseError as err:
+                _LOGGER.warning("dropped a damaged setpoint from the outbox: %s", err)
+                continue
+            self.pending[setpoint.serial] = setpoint
+            self.raise_seq(setpoint.serial, setpoint.seq)
+
+    def next_seq(self, serial: str) -> int:
+        """The seq for the next setpoint of `serial`."""
+        return self.last_seq.get(serial, 0) + 1
+
+    def raise_seq(self, serial: str, seq: int) -> None:
+        """Never reuse `seq` (seen retained at the broker or acknowledged)."""
+        if seq > self.last_seq.get(serial, 0):
+            self.last_seq[serial] = seq
+
+    async def put(self, setpoint: Setpoint) -> None:
+        """Keep `setpoint` as the one to deliver for its serial, durably."""
+        self.pending[setpoint.serial] = setpoint
+        self.raise_seq(setpoint.serial, setpoint.seq)
+        await self._save()
+
+    async def delivered(self, serial: str, seq: int) -> None:
+        """The broker acknowledged `seq`: forget it unless a newer one waits."""
+        waiting = self.pending.get(serial)
+        if waiting is not None and waiting.seq <= seq:
+            del self.pending[serial]
+            await self._save()
+
+    async def observe(
+        self, serial: str, seq: int, seen: Setpoint | None = None
+    ) -> Setpoint | None:
+        """Take in a seq seen at the broker: a retained setpoint, or a status.
+
+        A waiting setpoint that the broker already holds a newer (or a different
+        equal) seq for would be ignored as stale: it gets a fresh seq, and is
+        returned so that the caller sends it again.
+        """
+        self.raise_seq(serial, seq)
+        waiting = self.pending.get(serial)
+        if waiting is None or waiting.seq > seq:
+            return None
+        if waiting.seq == seq and (seen is None or seen.payload() == waiting.payload()):
+            return None
+        fresh = replace(waiting, seq=self.next_seq(serial))
+        await self.put(fresh)
+        return fresh
+
+    def in_order(self) -> list[Setpoint]:
+        """The waiting setpoints, oldest first."""
+        return sorted(self.pending.values(), key=lambda sp: sp.timestamp)
+
+    async def _save(self) -> None:
+        await self.store.async_save(
+            {
+                "last_seq": dict(self.last_seq),
+                "pending": [sp.to_dict() for sp in self.pending.values()],
+            }
+        )
+        if self.on_change is not None:
+            result = self.on_change()
+            if result is not None:
+                await result

@@ -1,0 +1,1 @@
+"""The operator's cloud: MQTT brokers, access rules and the compute controller."""

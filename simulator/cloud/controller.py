@@ -1,0 +1,182 @@
+"""The cloud compute controller: the MQTT service around `Scheduler`.
+
+It reads setpoints (from homeowners' accounts) and telemetry (from units),
+runs the control loop once per control period, and publishes control messages
+to units and status to accounts, all retained, so that any party restarting
+finds the latest word (docs/protocol.md 6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+import aiomqtt
+
+from simulator.clock import Clock, iso
+
+from .access import CONTROLLER, Directory
+from .endpoint import BrokerEndpoint
+from .link import keep_connected, make_client
+from .messages import MessageError, Setpoint, Telemetry, decode
+from .scheduler import CONTROL_PERIOD_S, DEFAULT_TARIFF_EUR_PER_KWH, Outcome, Scheduler
+
+_LOGGER = logging.getLogger(__name__)
+AVAILABILITY = "qrad/v1/cloud/availability"
+
+
+class Controller:
+    """One controller worker for the whole directory."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        endpoint: BrokerEndpoint,
+        clock: Clock,
+        *,
+        tariff_eur_per_kwh: float = DEFAULT_TARIFF_EUR_PER_KWH,
+        period_s: float = CONTROL_PERIOD_S,
+        worker: int = 1,
+    ) -> None:
+        """Configure; nothing runs until `start`."""
+        self.directory = directory
+        self.endpoint = endpoint
+        self.clock = clock
+        self.worker = worker
+        self.scheduler = Scheduler(
+            owners=directory.owners,
+            tariff_eur_per_kwh=tariff_eur_per_kwh,
+            period_s=period_s,
+        )
+        # Set once subscribed: from then on no setpoint can be missed.
+        self.connected = asyncio.Event()
+        self.setpoints_received = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Connect (and keep connecting) in the background."""
+        self._task = asyncio.create_task(
+            keep_connected(
+                self._connect, self._serve, self._on_down, f"controller-{self.worker}"
+            )
+        )
+
+    async def stop(self) -> None:
+        """Stop; the broker publishes the last will (`offline`)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.connected.clear()
+
+    def _connect(self) -> aiomqtt.Client:
+        return make_client(
+            self.endpoint,
+            username=CONTROLLER,
+            password=self.directory.controller_secret,
+            identifier=f"controller-{self.worker}",
+            will=aiomqtt.Will(AVAILABILITY, "offline", qos=1, retain=True),
+        )
+
+    def _on_down(self) -> None:
+        self.connected.clear()
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        await client.subscribe("qrad/v1/acct/+/+/status", qos=1)
+        await client.subscribe("qrad/v1/acct/+/+/setpoint", qos=1)
+        await client.subscribe("qrad/v1/dev/+/telemetry", qos=0)
+        await client.publish(AVAILABILITY, "online", qos=1, retain=True)
+        for account in self.directory.accounts:
+            await client.publish(
+                f"qrad/v1/acct/{account}/cloud",
+                json.dumps({"online": True, "updated_at": iso(self.clock.now())}),
+                qos=1,
+                retain=True,
+            )
+        self.connected.set()
+        background = asyncio.create_task(self._control_loop(client))
+        try:
+            async for message in client.messages:
+                await self._handle(client, message)
+        finally:
+            background.cancel()
+
+    async def _handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        levels = message.topic.value.split("/")
+        try:
+            if levels[2] == "acct" and levels[5] == "setpoint":
+                await self._on_setpoint(client, levels[3], levels[4], message.payload)
+            elif levels[2] == "acct" and levels[5] == "status" and message.retain:
+                self.scheduler.restore(levels[4], _energy(message.payload))
+            elif levels[2] == "dev" and levels[4] == "telemetry":
+                telemetry = Telemetry.parse(_bytes(message.payload), levels[3])
+                self.scheduler.apply_telemetry(telemetry, self.clock.now())
+        except MessageError as err:
+            _LOGGER.warning("dropped a message on %s: %s", message.topic.value, err)
+
+    async def _on_setpoint(
+        self, client: aiomqtt.Client, account: str, serial: str, payload: object
+    ) -> None:
+        setpoint = Setpoint.parse(_bytes(payload), serial)
+        outcome = self.scheduler.apply_setpoint(account, setpoint)
+        if outcome is Outcome.NOT_OWNED:
+            _LOGGER.warning(
+                "account %s does not own %s: setpoint ignored", account, serial
+            )
+            return
+        if outcome is Outcome.STALE:
+            _LOGGER.info("stale setpoint %d for %s ignored", setpoint.seq, serial)
+            return
+        self.setpoints_received += outcome is Outcome.APPLIED
+        ledger = self.scheduler.ledgers[serial]
+        await self._publish_status(
+            client, account, serial, self.scheduler.status(ledger, self.clock.now())
+        )
+
+    async def _control_loop(self, client: aiomqtt.Client) -> None:
+        while True:
+            for decision in self.scheduler.run_period(self.clock.now()):
+                ledger = self.scheduler.ledgers[decision.serial]
+                if ledger.setpoint is None and ledger.telemetry is None:
+                    continue
+                if decision.control is not None:
+                    await client.publish(
+                        f"qrad/v1/dev/{decision.serial}/control",
+                        json.dumps(decision.control),
+                        qos=1,
+                        retain=True,
+                    )
+                await self._publish_status(
+                    client, decision.account, decision.serial, decision.status
+                )
+            await self.clock.sleep(self.scheduler.period_s)
+
+    @staticmethod
+    async def _publish_status(
+        client: aiomqtt.Client, account: str, serial: str, status: dict[str, object]
+    ) -> None:
+        await client.publish(
+            f"qrad/v1/acct/{account}/{serial}/status",
+            json.dumps(status),
+            qos=1,
+            retain=True,
+        )
+
+
+def _bytes(payload: object) -> bytes:
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    if isinstance(payload, str):
+        return payload.encode()
+    raise MessageError("empty payload")
+
+
+def _energy(payload: object) -> float:
+    """The energy account of a retained status (0 when unreadable)."""
+    value = decode(_bytes(payload)).get("energy_kwh")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return 0.0

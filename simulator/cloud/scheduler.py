@@ -1,0 +1,252 @@
+"""The control loop of docs/protocol.md 6.8, without any I/O.
+
+The controller feeds it setpoints, telemetry and the clock; every control period
+it returns, per Q.rad, the control message for the unit and the status for the
+homeowner. Keeping it pure lets the tests drive it period by period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+import math
+import random
+
+from .messages import MAX_POWER_W, Setpoint, Telemetry
+
+JOB_POWER_W = 50.0
+GFLOPS_PER_W = 1.2
+DEFAULT_TARIFF_EUR_PER_KWH = 0.2516
+CONTROL_PERIOD_S = 30.0
+# The same PI as the unit's local thermostat: 250 W per kelvin of error and a
+# 30-minute integral time, expressed as a share of full power.
+GAIN_PER_K = 250.0 / MAX_POWER_W
+INTEGRAL_TIME_S = 1800.0
+STALE_AFTER_PERIODS = 3
+
+
+class Outcome(StrEnum):
+    """What became of a setpoint (6.3)."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    NOT_OWNED = "not_owned"
+
+
+@dataclass(kw_only=True)
+class UnitLedger:
+    """Everything the controller knows about one Q.rad."""
+
+    serial: str
+    account: str
+    setpoint: Setpoint | None = None
+    telemetry: Telemetry | None = None
+    telemetry_received: datetime | None = None
+    integral: float = 0.0
+    meter_kwh: float | None = None
+    energy_kwh: float = 0.0
+    power_target_w: float = 0.0
+    jobs_running: int = 0
+    heat_source: str = "off"
+
+    def target(self) -> tuple[float, str, float] | None:
+        """Target, mode and power cap: the homeowner's setpoint, else the unit's own."""
+        telemetry = self.telemetry
+        if self.setpoint is not None:
+            cap = self.setpoint.power_limit_w
+            if telemetry is not None:
+                cap = min(cap, telemetry.power_limit_w)
+            return (self.setpoint.target_temperature, self.setpoint.hvac_mode, cap)
+        if telemetry is not None:
+            return (
+                telemetry.target_temperature,
+                telemetry.hvac_mode,
+                telemetry.power_limit_w,
+            )
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """One Q.rad's outcome of a control period."""
+
+    serial: str
+    account: str
+    control: dict[str, object] | None
+    status: dict[str, object]
+
+
+@dataclass(kw_only=True)
+class JobQueue:
+    """Paid jobs waiting for a Q.rad: a seeded demand that follows the day.
+
+    `fill` is the share of the fleet's full-power job slots that paid work could
+    use, between 40 % at night and 90 % in the afternoon, with some noise.
+    """
+
+    seed: int = 1
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Seed the noise."""
+        self.rng = random.Random(f"jobs-{self.seed}")
+
+    def available(self, now: datetime, slots: int) -> int:
+        """Paid jobs available for `slots` job slots at `now`."""
+        hour = now.hour + now.minute / 60
+        fill = 0.65 - 0.25 * math.cos(2 * math.pi * (hour - 3) / 24)
+        fill += self.rng.uniform(-0.05, 0.05)
+        return max(0, round(slots * min(max(fill, 0.0), 1.0)))
+
+
+@dataclass(kw_only=True)
+class Scheduler:
+    """Setpoints and telemetry in; control and status out, once per period."""
+
+    owners: dict[str, str]
+    tariff_eur_per_kwh: float = DEFAULT_TARIFF_EUR_PER_KWH
+    period_s: float = CONTROL_PERIOD_S
+    jobs: JobQueue = field(default_factory=JobQueue)
+    ledgers: dict[str, UnitLedger] = field(init=False)
+
+    def __post_init__(self) -> None:
+        """One ledger per owned serial."""
+        self.ledgers = {
+            serial: UnitLedger(serial=serial, account=account)
+            for serial, account in self.owners.items()
+        }
+
+    def apply_setpoint(self, account: str, setpoint: Setpoint) -> Outcome:
+        """Apply by seq: latest wins, duplicates and stale ones are ignored."""
+        ledger = self.ledgers.get(setpoint.serial)
+        if ledger is None or ledger.account != account:
+            return Outcome.NOT_OWNED
+        applied = ledger.setpoint.seq if ledger.setpoint else 0
+        if setpoint.seq == applied:
+            return Outcome.DUPLICATE
+        if setpoint.seq < applied:
+            return Outcome.STALE
+        if setpoint.hvac_mode == "off":
+            ledger.integral = 0.0
+        ledger.setpoint = setpoint
+        return Outcome.APPLIED
+
+    def apply_telemetry(self, telemetry: Telemetry, received: datetime) -> bool:
+        """Use telemetry newer than the last; grow the energy account from its meter."""
+        ledger = self.ledgers.get(telemetry.serial)
+        if ledger is None:
+            return False
+        last = ledger.telemetry
+        if last is not None and telemetry.timestamp <= last.timestamp:
+            return False
+        if ledger.meter_kwh is not None:
+            ledger.energy_kwh += max(telemetry.energy_kwh - ledger.meter_kwh, 0.0)
+        ledger.meter_kwh = telemetry.energy_kwh
+        ledger.telemetry = telemetry
+        ledger.telemetry_received = received
+        return True
+
+    def restore(self, serial: str, energy_kwh: float) -> None:
+        """Continue the energy account from a retained status after a restart."""
+        ledger = self.ledgers.get(serial)
+        if ledger is not None:
+            ledger.energy_kwh = max(ledger.energy_kwh, energy_kwh)
+
+    def run_period(self, now: datetime) -> list[Decision]:
+        """Steps 1-6 of the control loop for every Q.rad."""
+        live = [
+            ledger for ledger in self.ledgers.values() if self._is_live(ledger, now)
+        ]
+        for ledger in live:
+            self._plan_power(ledger)
+        self._hand_out_jobs(live, now)
+        decisions = []
+        for ledger in self.ledgers.values():
+            if ledger not in live:
+                ledger.power_target_w = 0.0
+                ledger.jobs_running = 0
+                ledger.heat_source = "local_fallback"
+            decisions.append(
+                Decision(
+                    serial=ledger.serial,
+                    account=ledger.account,
+                    control=self._control(ledger, now) if ledger in live else None,
+                    status=self.status(ledger, now),
+                )
+            )
+        return decisions
+
+    def status(self, ledger: UnitLedger, now: datetime) -> dict[str, object]:
+        """The status message of 6.4."""
+        power = ledger.power_target_w
+        share = JOB_POWER_W * ledger.jobs_running / power if power else 0.0
+        telemetry = ledger.telemetry
+        return {
+            "serial": ledger.serial,
+            "setpoint_seq": ledger.setpoint.seq if ledger.setpoint else 0,
+            "power_target_w": power,
+            "jobs_running": ledger.jobs_running,
+            "gflops": round(GFLOPS_PER_W * power, 1),
+            "heat_share": round(min(share, 1.0), 3),
+            "heat_source": ledger.heat_source,
+            "energy_kwh": round(ledger.energy_kwh, 4),
+            "reimbursed_eur": round(ledger.energy_kwh * self.tariff_eur_per_kwh, 4),
+            "room_temperature": telemetry.room_temperature if telemetry else None,
+            "updated_at": _iso(now),
+        }
+
+    def _is_live(self, ledger: UnitLedger, now: datetime) -> bool:
+        received = ledger.telemetry_received
+        return (
+            received is not None
+            and (now - received).total_seconds() <= STALE_AFTER_PERIODS * self.period_s
+        )
+
+    def _plan_power(self, ledger: UnitLedger) -> None:
+        """Steps 1 and 2: demand from the error, power target under the cap."""
+        target = ledger.target()
+        telemetry = ledger.telemetry
+        if target is None or telemetry is None or target[1] == "off":
+            ledger.integral = 0.0
+            ledger.power_target_w = 0.0
+            return
+        temperature, _mode, cap = target
+        error = temperature - telemetry.room_temperature
+        ledger.integral += GAIN_PER_K * error * self.period_s / INTEGRAL_TIME_S
+        ledger.integral = min(max(ledger.integral, 0.0), cap / MAX_POWER_W)
+        demand = min(max(GAIN_PER_K * error + ledger.integral, 0.0), 1.0)
+        wanted = round(demand * MAX_POWER_W)
+        ledger.power_target_w = float(min(wanted, cap))
+        ledger.heat_source = "power_limited" if wanted > cap else "compute"
+
+    def _hand_out_jobs(self, live: list[UnitLedger], now: datetime) -> None:
+        """Step 3: paid jobs in proportion to power targets, the rest filler."""
+        slots = {
+            ledger.serial: int(ledger.power_target_w // JOB_POWER_W) for ledger in live
+        }
+        total_power = sum(ledger.power_target_w for ledger in live)
+        queue = self.jobs.available(now, len(live) * int(MAX_POWER_W // JOB_POWER_W))
+        for ledger in live:
+            share = queue * ledger.power_target_w / total_power if total_power else 0
+            ledger.jobs_running = min(slots[ledger.serial], int(share))
+            if ledger.power_target_w == 0:
+                ledger.heat_source = "off"
+            elif ledger.heat_source != "power_limited":
+                paid = JOB_POWER_W * ledger.jobs_running / ledger.power_target_w
+                ledger.heat_source = "compute" if paid >= 0.5 else "filler"
+
+    def _control(self, ledger: UnitLedger, now: datetime) -> dict[str, object]:
+        """Step 4: the control message for the unit."""
+        return {
+            "power_target_w": ledger.power_target_w,
+            "jobs_running": ledger.jobs_running,
+            "gflops_target": round(GFLOPS_PER_W * ledger.power_target_w, 1),
+            "valid_for_s": int(STALE_AFTER_PERIODS * self.period_s),
+            "issued_at": _iso(now),
+        }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,1 @@
+"""Tests of the cloud side: brokers, access control, controller, cloud client."""

@@ -1,0 +1,86 @@
+"""Clients for the cloud tests: the integration's cloud client and raw MQTT peers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import json
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+
+from custom_components.qrad.api import HvacMode, Preset
+from custom_components.qrad.api.cloud import QradCloud
+from custom_components.qrad.api.cloud_models import Origin, Setpoint
+from custom_components.qrad.api.outbox import MemoryStore, Outbox, OutboxStore
+from simulator.cloud.link import make_client
+from simulator.testing import CloudWorld
+
+
+class FileStore:
+    """An outbox store in a JSON file, like Home Assistant's Store."""
+
+    def __init__(self, path: Path) -> None:
+        """Keep the outbox at `path`."""
+        self.path = path
+
+    async def async_load(self) -> dict[str, Any] | None:
+        """What the file holds."""
+        return json.loads(self.path.read_text()) if self.path.exists() else None
+
+    async def async_save(self, data: dict[str, Any]) -> None:
+        """Replace the file."""
+        self.path.write_text(json.dumps(data))
+
+
+async def account_client(
+    world: CloudWorld,
+    account: str,
+    secret: str | None = None,
+    store: OutboxStore | None = None,
+) -> QradCloud:
+    """The integration's cloud client for `account`, connected over TLS."""
+    outbox = Outbox(store or MemoryStore())
+    await outbox.load()
+    tls = world.endpoint.tls
+    assert tls is not None
+    cloud = QradCloud(
+        world.endpoint.host,
+        world.endpoint.port,
+        account,
+        secret if secret is not None else world.directory.accounts[account],
+        outbox=outbox,
+        ca_file=str(tls.ca),
+    )
+    await cloud.connect()
+    return cloud
+
+
+async def submit(cloud: QradCloud, serial: str, target: float) -> Setpoint:
+    """A setpoint as the climate entity sends it."""
+    return await cloud.submit(
+        serial,
+        target_temperature=target,
+        hvac_mode=HvacMode.HEAT,
+        preset=Preset.NONE,
+        power_limit_w=500.0,
+        origin=Origin.USER,
+    )
+
+
+def raw_client(world: CloudWorld, username: str, password: str) -> aiomqtt.Client:
+    """A bare MQTT peer, to try what the rules should refuse."""
+    return make_client(
+        world.endpoint,
+        username=username,
+        password=password,
+        identifier=f"raw-{username}",
+    )
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Poll `condition` (real sockets, accelerated time) until true."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)
