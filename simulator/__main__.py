@@ -1,4 +1,10 @@
-"""`python -m simulator`: run a fleet of emulated Q.rads until Ctrl-C."""
+"""`python -m simulator`: emulated Q.rads and the operator's cloud, until Ctrl-C.
+
+By default the cloud runs here too: an embedded MQTT broker and the compute
+controller. `--broker mqtt[s]://host:port` uses an external broker instead
+(with a controller started elsewhere, e.g. `python -m simulator.cloud`), and
+`--no-cloud` leaves the units on their local thermostats.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,13 @@ import argparse
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 import signal
+import tempfile
 
+from .cloud.endpoint import BrokerEndpoint
+from .cloud.service import CloudService
+from .cloud.urls import parse_broker_url
 from .fleet import Fleet, FleetConfig
 
 
@@ -32,16 +43,67 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-announce", action="store_true", help="do not announce over mDNS"
     )
+    parser.add_argument(
+        "--accounts", type=int, default=1, help="homeowner accounts (default 1)"
+    )
+    parser.add_argument(
+        "--broker",
+        help="external broker, mqtt://host:port or mqtts://host:port "
+        "(default: an embedded broker and controller)",
+    )
+    parser.add_argument("--broker-ca", help="CA file of an mqtts:// broker")
+    parser.add_argument(
+        "--broker-port", type=int, default=1883, help="embedded broker port"
+    )
+    parser.add_argument(
+        "--no-cloud", action="store_true", help="no cloud: local thermostats only"
+    )
+    parser.add_argument(
+        "--time-origin",
+        type=float,
+        help="Unix time where simulated and real time meet (share it with a "
+        "controller started apart)",
+    )
+    parser.add_argument(
+        "--directory-file",
+        type=Path,
+        help="write the accounts, units and secrets there (JSON)",
+    )
     return parser.parse_args(argv)
 
 
-async def run(config: FleetConfig) -> None:
-    """Start the fleet, print how to reach it, run until a signal."""
+async def run(config: FleetConfig, args: argparse.Namespace) -> None:
+    """Start the cloud and the fleet, print how to reach them, run until a signal."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Fleet(config) as fleet:
+    fleet = Fleet(config)
+    if args.directory_file:
+        fleet.directory.save(args.directory_file)
+    cloud = None
+    if config.cloud is not None and not args.broker:
+        workdir = Path(tempfile.mkdtemp(prefix="qrad-cloud-"))
+        cloud = CloudService(
+            fleet.directory,
+            fleet.clock,
+            workdir,
+            host=config.cloud.host,
+            port=config.cloud.port,
+        )
+        await cloud.start()
+        print(f"Cloud broker {config.cloud.url}; accounts:", flush=True)
+        for account, secret in fleet.directory.accounts.items():
+            print(f"  account {account}  secret {secret}", flush=True)
+    try:
+        await _serve(fleet, stop)
+    finally:
+        if cloud is not None:
+            await cloud.stop()
+
+
+async def _serve(fleet: Fleet, stop: asyncio.Event) -> None:
+    async with fleet:
         for unit in fleet.units:
             identity = unit.unit.identity
             print(
@@ -63,6 +125,14 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # amqtt logs every packet and state transition at INFO.
+    for chatty in ("amqtt", "transitions"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    cloud: BrokerEndpoint | None = None
+    if args.broker:
+        cloud = parse_broker_url(args.broker, args.broker_ca)
+    elif not args.no_cloud:
+        cloud = BrokerEndpoint(host="127.0.0.1", port=args.broker_port)
     config = FleetConfig(
         count=args.count,
         base_port=args.base_port,
@@ -70,9 +140,12 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         auto_pair=args.auto_pair,
         announce=not args.no_announce,
+        accounts=args.accounts,
+        cloud=cloud,
+        time_origin=args.time_origin,
     )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(config))
+        asyncio.run(run(config, args))
 
 
 if __name__ == "__main__":

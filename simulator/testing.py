@@ -102,7 +102,7 @@ async def cloud_world(
     broker_kind: str, cloud_tls: TlsFiles, tmp_path: Path
 ) -> AsyncIterator[CloudWorld]:
     """Four Q.rads of two accounts, a TLS broker and the controller, at 60x."""
-    endpoint = BrokerEndpoint(host="127.0.0.1", port=free_port(), tls=cloud_tls)
+    endpoint = BrokerEndpoint(host="127.0.0.1", port=free_port(), ca=cloud_tls.ca)
     fleet = Fleet(
         FleetConfig(
             count=4,

@@ -96,7 +96,8 @@ class EmbeddedBroker:
         tls: TlsFiles | None = None,
     ) -> None:
         """Configure; nothing runs until `start`."""
-        self.endpoint = BrokerEndpoint(host=host, port=port, tls=tls)
+        self.endpoint = BrokerEndpoint(host=host, port=port, ca=tls.ca if tls else None)
+        self._tls = tls
         self._workdir = workdir
         self._directory_path = workdir / "directory.json"
         self._retained_path = workdir / "retained.json"
@@ -110,11 +111,11 @@ class EmbeddedBroker:
             "type": "tcp",
             "bind": f"{self.endpoint.host}:{self.endpoint.port}",
         }
-        if self.endpoint.tls is not None:
+        if self._tls is not None:
             listener |= {
                 "ssl": True,
-                "certfile": str(self.endpoint.tls.cert),
-                "keyfile": str(self.endpoint.tls.key),
+                "certfile": str(self._tls.cert),
+                "keyfile": str(self._tls.key),
             }
         self._broker = _Broker(
             {

@@ -17,14 +17,14 @@ class TlsFiles:
 
 @dataclass(frozen=True, kw_only=True)
 class BrokerEndpoint:
-    """A broker's address; TLS when `tls` is set."""
+    """A broker's address as a client sees it: TLS, verified by `ca`, when set."""
 
     host: str
     port: int
-    tls: TlsFiles | None = None
+    ca: Path | None = None
 
     @property
     def url(self) -> str:
         """`mqtt://host:port` or `mqtts://host:port`."""
-        scheme = "mqtts" if self.tls else "mqtt"
+        scheme = "mqtts" if self.ca else "mqtt"
         return f"{scheme}://{self.host}:{self.port}"

@@ -25,8 +25,8 @@ def make_client(
 ) -> aiomqtt.Client:
     """A client for `endpoint`, verifying its certificate when it speaks TLS."""
     context = None
-    if endpoint.tls is not None:
-        context = ssl.create_default_context(cafile=str(endpoint.tls.ca))
+    if endpoint.ca is not None:
+        context = ssl.create_default_context(cafile=str(endpoint.ca))
     return aiomqtt.Client(
         endpoint.host,
         endpoint.port,

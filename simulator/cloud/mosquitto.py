@@ -42,7 +42,8 @@ class Mosquitto:
         tls: TlsFiles | None = None,
     ) -> None:
         """Configure; nothing runs until `start`."""
-        self.endpoint = BrokerEndpoint(host=host, port=port, tls=tls)
+        self.endpoint = BrokerEndpoint(host=host, port=port, ca=tls.ca if tls else None)
+        self._tls = tls
         self._directory = directory
         self._workdir = workdir
         self._process: asyncio.subprocess.Process | None = None
@@ -82,10 +83,10 @@ class Mosquitto:
             "log_type warning",
             f"listener {self.endpoint.port} {self.endpoint.host}",
         ]
-        if self.endpoint.tls is not None:
+        if self._tls is not None:
             lines += [
-                f"certfile {self.endpoint.tls.cert}",
-                f"keyfile {self.endpoint.tls.key}",
+                f"certfile {self._tls.cert}",
+                f"keyfile {self._tls.key}",
             ]
         (workdir / "mosquitto.conf").write_text("\n".join(lines) + "\n")
         self._configured = True

@@ -37,7 +37,9 @@ class CloudService:
             if external is not None
             else EmbeddedBroker(directory, workdir, host=host, port=port, tls=tls)
         )
-        self.endpoint = external or BrokerEndpoint(host=host, port=port, tls=tls)
+        self.endpoint = external or BrokerEndpoint(
+            host=host, port=port, ca=tls.ca if tls else None
+        )
         self.controller = Controller(
             directory, self.endpoint, clock, tariff_eur_per_kwh=tariff_eur_per_kwh
         )

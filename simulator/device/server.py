@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 import contextlib
 import json
 import logging
+import math
 import secrets
 import time
 from typing import Any
@@ -102,6 +103,8 @@ class UnitServer:
         self._runner: web.AppRunner | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._pending: asyncio.Future[None] | None = None
+        self._restart: asyncio.TimerHandle | None = None
+        self._background: set[asyncio.Future[None]] = set()
 
     # Life cycle.
 
@@ -118,7 +121,10 @@ class UnitServer:
             self._heartbeat = asyncio.create_task(self._heartbeats())
 
     async def stop(self) -> None:
-        """Close every stream and stop listening."""
+        """Close every stream and stop listening (for good: no pending restart)."""
+        if self._restart is not None:
+            self._restart.cancel()
+            self._restart = None
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -208,9 +214,21 @@ class UnitServer:
             await self._close_streams(WSCloseCode.GOING_AWAY)
             await self._runner.cleanup()
             self._runner = None
-        asyncio.get_running_loop().call_later(
-            seconds, lambda: asyncio.ensure_future(self.start())
+        if self._restart is not None:
+            self._restart.cancel()
+        self._restart = asyncio.get_running_loop().call_later(
+            seconds, self._in_background, self._listen_again
         )
+
+    async def _listen_again(self) -> None:
+        self._restart = None
+        await self.start()
+
+    def _in_background(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` after the current answer is sent, keeping the task alive."""
+        task = asyncio.ensure_future(work())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def move(self, host: str, port: int) -> None:
         """Move to another address or port, and re-announce there."""
@@ -377,8 +395,9 @@ class UnitServer:
         return web.Response(status=204)
 
     async def _state(self, _request: web.Request) -> web.Response:
-        self._published = self.unit.wire_state()
-        return web.json_response(self._published)
+        # Not the baseline of the streams' diffs: resetting it here would hide
+        # unpublished changes from every open stream.
+        return web.json_response(self.unit.wire_state())
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -390,7 +409,9 @@ class UnitServer:
         socket = web.WebSocketResponse(heartbeat=HEARTBEAT_S * 3)
         await socket.prepare(request)
         subscriber = _Subscriber(socket, token)
-        self._published = self.unit.wire_state()
+        # Push what the open streams have not seen yet, so that the snapshot and
+        # every stream's later diffs start from the same published state.
+        await self.publish()
         await subscriber.send(
             {"type": "snapshot", "boot_id": self.unit.boot_id, "state": self._published}
         )
@@ -415,29 +436,26 @@ class UnitServer:
         if fault == "drop_websocket":
             await self.drop_streams()
         elif fault == "refuse_connections":
+            seconds = _parameter(body, "seconds", 5.0)
             asyncio.get_running_loop().call_soon(
-                lambda: asyncio.ensure_future(
-                    self.refuse_connections(float(body.get("seconds", 5)))
-                )
+                self._in_background, lambda: self.refuse_connections(seconds)
             )
         elif fault == "slow":
-            self.delay_s = float(body.get("delay_s", 5))
+            self.delay_s = _parameter(body, "delay_s", 5.0)
         elif fault == "reboot":
             await self.reboot()
         elif fault == "move":
-            host, port = (
-                str(body.get("host", self.host)),
-                int(body.get("port", self.port)),
-            )
+            host = _host_parameter(body, self.host)
+            port = int(_parameter(body, "port", self.port, whole=True))
             asyncio.get_running_loop().call_soon(
-                lambda: asyncio.ensure_future(self.move(host, port))
+                self._in_background, lambda: self.move(host, port)
             )
         elif fault == "revoke_tokens":
             await self.revoke_tokens()
         elif fault == "malformed_payloads":
-            self.garble_next = int(body.get("count", 1))
+            self.garble_next = int(_parameter(body, "count", 1, whole=True))
         elif fault == "out_of_range_payloads":
-            self.out_of_range_next = int(body.get("count", 1))
+            self.out_of_range_next = int(_parameter(body, "count", 1, whole=True))
         elif fault == "clear":
             self.delay_s = 0.0
             self.garble_next = self.out_of_range_next = 0
@@ -461,7 +479,7 @@ class UnitServer:
             if self.unit.client_leave(mac):
                 await self.send_event("client_left", {"mac": mac})
         elif event == "occupancy":
-            self.unit.people_override = int(body.get("people", 0))
+            self.unit.people_override = int(_parameter(body, "people", 0, whole=True))
         else:
             raise ApiError(400, "invalid_value", f"unknown event {event!r}", "event")
         return web.json_response({"ok": True})
@@ -500,6 +518,31 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the body must be a JSON object")
     return body
+
+
+def _parameter(
+    body: dict[str, Any], key: str, default: float, *, whole: bool = False
+) -> float:
+    """A non-negative emulator-control parameter (400 invalid_value if not)."""
+    value = body.get(key, default)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+        or (whole and value != int(value))
+    ):
+        kind = "a whole number" if whole else "a number"
+        raise ApiError(400, "invalid_value", f"{key} must be {kind} >= 0", key)
+    return float(value)
+
+
+def _host_parameter(body: dict[str, Any], default: str) -> str:
+    """The address a `move` goes to (400 invalid_value if not a string)."""
+    host = body.get("host", default)
+    if not isinstance(host, str) or not host:
+        raise ApiError(400, "invalid_value", "host must be an address", "host")
+    return host
 
 
 def _refuse_constant(name: str) -> None:
