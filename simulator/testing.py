@@ -32,6 +32,26 @@ def free_port() -> int:
         return port
 
 
+def free_port_range(count: int, avoid: set[int] | None = None) -> int:
+    """The first of `count` consecutive loopback ports nobody listens on."""
+    avoid = avoid or set()
+    for _ in range(100):
+        base = free_port()
+        ports = range(base, base + count)
+        if avoid.isdisjoint(ports) and all(_bindable(port) for port in ports):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 @pytest.fixture
 async def qrad_fleet() -> AsyncIterator[Fleet]:
     """One emulated Q.rad at 60x, not announced (discovery tests announce their own)."""
@@ -102,11 +122,12 @@ async def cloud_world(
     broker_kind: str, cloud_tls: TlsFiles, tmp_path: Path
 ) -> AsyncIterator[CloudWorld]:
     """Four Q.rads of two accounts, a TLS broker and the controller, at 60x."""
-    endpoint = BrokerEndpoint(host="127.0.0.1", port=free_port(), ca=cloud_tls.ca)
+    broker_port = free_port()
+    endpoint = BrokerEndpoint(host="127.0.0.1", port=broker_port, ca=cloud_tls.ca)
     fleet = Fleet(
         FleetConfig(
             count=4,
-            base_port=free_port(),
+            base_port=free_port_range(4, avoid={broker_port}),
             speed=60,
             announce=False,
             accounts=2,

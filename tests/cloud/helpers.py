@@ -43,15 +43,15 @@ async def account_client(
     """The integration's cloud client for `account`, connected over TLS."""
     outbox = Outbox(store or MemoryStore())
     await outbox.load()
-    tls = world.endpoint.tls
-    assert tls is not None
+    ca = world.endpoint.ca
+    assert ca is not None
     cloud = QradCloud(
         world.endpoint.host,
         world.endpoint.port,
         account,
         secret if secret is not None else world.directory.accounts[account],
         outbox=outbox,
-        ca_file=str(tls.ca),
+        ca_data=ca.read_text(),
     )
     await cloud.connect()
     return cloud

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import contextlib
-from datetime import UTC, datetime
 from functools import partial
 import logging
 import secrets
@@ -58,7 +57,7 @@ class QradCloud:
         *,
         outbox: Outbox,
         tls: bool = True,
-        ca_file: str | None = None,
+        ca_data: str | None = None,
         verify_tls: bool = True,
     ) -> None:
         """Configure the link; nothing connects until `connect`."""
@@ -67,7 +66,7 @@ class QradCloud:
         self.account = account
         self._secret = secret
         self._tls = tls
-        self._ca_file = ca_file
+        self._ca_data = ca_data
         self._verify_tls = verify_tls
         self.outbox = outbox
         self.statuses: dict[str, ComputeStatus] = {}
@@ -96,8 +95,25 @@ class QradCloud:
 
     # Public API.
 
+    async def start(self) -> None:
+        """Connect, or keep trying in the background; raise only on bad credentials.
+
+        Setpoints are accepted into the outbox meanwhile and leave on connection.
+        """
+        try:
+            await self.connect()
+        except QradAuthenticationError:
+            raise
+        except QradError as err:
+            _LOGGER.info(
+                "cloud %s: not reachable yet (%s); retrying", self.account, err
+            )
+            self._closing = False
+            self._client = await self._loop.run_in_executor(None, self._make_client)
+            self._reconnect_task = self._loop.create_task(self._reconnect(first=True))
+
     async def connect(self) -> None:
-        """Connect once, raising on refusal; afterwards reconnect by itself."""
+        """Connect once, raising on any failure; afterwards reconnect by itself."""
         self._client = await self._loop.run_in_executor(None, self._make_client)
         self._connect_result = self._loop.create_future()
         try:
@@ -124,17 +140,14 @@ class QradCloud:
         origin: Origin,
     ) -> Setpoint:
         """Queue a setpoint durably, then send it if the link is up."""
-        setpoint = Setpoint(
-            serial=serial,
+        setpoint = await self.outbox.add(
+            serial,
             target_temperature=target_temperature,
             hvac_mode=hvac_mode,
             preset=preset,
             power_limit_w=power_limit_w,
             origin=origin,
-            timestamp=_now_ms(),
-            seq=self.outbox.next_seq(serial),
         )
-        await self.outbox.put(setpoint)
         self._delivered.clear()
         if self._ready:
             self._send(setpoint)
@@ -178,7 +191,7 @@ class QradCloud:
         )
         client.username_pw_set(self.account, self._secret)
         if self._tls:
-            context = ssl.create_default_context(cafile=self._ca_file)
+            context = ssl.create_default_context(cadata=self._ca_data)
             if not self._verify_tls:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
@@ -212,7 +225,7 @@ class QradCloud:
             client.on_socket_open = self._socket_open
             client.on_socket_register_write = self._register_write
 
-    async def _reconnect(self) -> None:
+    async def _reconnect(self, *, first: bool = False) -> None:
         """Come back after a drop, waiting longer after each failure."""
         attempt = 0
         while not self._closing and not self.connected:
@@ -221,7 +234,8 @@ class QradCloud:
             )
             attempt += 1
             with contextlib.suppress(QradConnectionError):
-                await self._connect_once(first=False)
+                await self._connect_once(first=first)
+                first = False
             # A CONNACK arrives on the socket; give it time before trying again.
             await asyncio.sleep(1.0)
 
@@ -437,9 +451,3 @@ class QradCloud:
         client.loop_misc()
         if not self._closing:
             self._misc_timer = self._loop.call_later(1.0, self._misc, client)
-
-
-def _now_ms() -> datetime:
-    """Now, to the millisecond the wire carries, so that echoes compare equal."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)

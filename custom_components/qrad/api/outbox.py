@@ -1,19 +1,21 @@
 """The durable outbox of setpoints (docs/protocol.md 6.3).
 
-It holds, per Q.rad, the latest setpoint not yet acknowledged by the broker and
-the last sequence number used, and saves itself through an injected store
-before a setpoint counts as accepted, so that a restart loses nothing.
+Per Q.rad it holds the latest setpoint not yet acknowledged by the broker, the
+latest setpoint known at all (sent, or read back retained), and the last
+sequence number used. It saves itself through an injected store before a
+setpoint counts as accepted, so that a restart of Home Assistant loses nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 import logging
 from typing import Any, Protocol
 
-from .cloud_models import Setpoint
+from .cloud_models import Origin, Setpoint
 from .exceptions import QradInvalidResponseError
+from .models import HvacMode, Preset
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,28 +47,24 @@ class MemoryStore:
 
 @dataclass
 class Outbox:
-    """Latest unacknowledged setpoint and last seq, per serial."""
+    """Setpoints waiting for the broker, per serial, and the seqs used."""
 
     store: OutboxStore
     pending: dict[str, Setpoint] = field(default_factory=dict)
+    latest: dict[str, Setpoint] = field(default_factory=dict)
     last_seq: dict[str, int] = field(default_factory=dict)
-    on_change: Callable[[], Awaitable[None] | None] | None = None
 
     async def load(self) -> None:
         """Read what a previous run left; a damaged entry is dropped with a warning."""
         data = await self.store.async_load() or {}
         self.last_seq = {
-            str(serial): int(seq)
+            str(serial): seq
             for serial, seq in dict(data.get("last_seq", {})).items()
             if isinstance(seq, int)
         }
-        for raw in data.get("pending", []):
-            try:
-                setpoint = Setpoint.from_dict(raw)
-            except QradInvalidResponseError as err:
-                _LOGGER.warning("dropped a damaged setpoint from the outbox: %s", err)
-                continue
-            self.pending[setpoint.serial] = setpoint
+        self.pending = _setpoints(data.get("pending", []))
+        self.latest = _setpoints(data.get("latest", []))
+        for setpoint in (*self.pending.values(), *self.latest.values()):
             self.raise_seq(setpoint.serial, setpoint.seq)
 
     def next_seq(self, serial: str) -> int:
@@ -78,11 +76,31 @@ class Outbox:
         if seq > self.last_seq.get(serial, 0):
             self.last_seq[serial] = seq
 
-    async def put(self, setpoint: Setpoint) -> None:
-        """Keep `setpoint` as the one to deliver for its serial, durably."""
-        self.pending[setpoint.serial] = setpoint
-        self.raise_seq(setpoint.serial, setpoint.seq)
-        await self._save()
+    async def add(
+        self,
+        serial: str,
+        *,
+        target_temperature: float,
+        hvac_mode: HvacMode,
+        preset: Preset,
+        power_limit_w: float,
+        origin: Origin,
+    ) -> Setpoint:
+        """A new setpoint for `serial`, numbered and saved before it counts."""
+        now = datetime.now(UTC)
+        setpoint = Setpoint(
+            serial=serial,
+            target_temperature=target_temperature,
+            hvac_mode=hvac_mode,
+            preset=preset,
+            power_limit_w=power_limit_w,
+            origin=origin,
+            # The wire carries milliseconds; an echo must compare equal.
+            timestamp=now.replace(microsecond=now.microsecond // 1000 * 1000),
+            seq=self.next_seq(serial),
+        )
+        await self._put(setpoint)
+        return setpoint
 
     async def delivered(self, serial: str, seq: int) -> None:
         """The broker acknowledged `seq`: forget it unless a newer one waits."""
@@ -101,27 +119,47 @@ class Outbox:
         returned so that the caller sends it again.
         """
         self.raise_seq(serial, seq)
+        if seen is not None and (
+            serial not in self.latest or self.latest[serial].seq < seen.seq
+        ):
+            self.latest[serial] = seen
         waiting = self.pending.get(serial)
         if waiting is None or waiting.seq > seq:
             return None
         if waiting.seq == seq and (seen is None or seen.payload() == waiting.payload()):
             return None
         fresh = replace(waiting, seq=self.next_seq(serial))
-        await self.put(fresh)
+        await self._put(fresh)
         return fresh
 
     def in_order(self) -> list[Setpoint]:
         """The waiting setpoints, oldest first."""
         return sorted(self.pending.values(), key=lambda sp: sp.timestamp)
 
+    async def _put(self, setpoint: Setpoint) -> None:
+        self.pending[setpoint.serial] = setpoint
+        self.latest[setpoint.serial] = setpoint
+        self.raise_seq(setpoint.serial, setpoint.seq)
+        await self._save()
+
     async def _save(self) -> None:
         await self.store.async_save(
             {
                 "last_seq": dict(self.last_seq),
                 "pending": [sp.to_dict() for sp in self.pending.values()],
+                "latest": [sp.to_dict() for sp in self.latest.values()],
             }
         )
-        if self.on_change is not None:
-            result = self.on_change()
-            if result is not None:
-                await result
+
+
+def _setpoints(raw_list: object) -> dict[str, Setpoint]:
+    """Setpoints read back from the store, keyed by serial."""
+    found: dict[str, Setpoint] = {}
+    for raw in raw_list if isinstance(raw_list, list) else []:
+        try:
+            setpoint = Setpoint.from_dict(raw)
+        except QradInvalidResponseError as err:
+            _LOGGER.warning("dropped a damaged setpoint from the outbox: %s", err)
+            continue
+        found[setpoint.serial] = setpoint
+    return found
