@@ -81,6 +81,7 @@ class Fleet:
         for index, identity in enumerate(identities):
             model = QradUnitModel(identity=identity, clock=self.clock, seed=config.seed)
             if config.cloud is not None:
+                model.broker_url = config.cloud.url
                 self.cloud_links.append(UnitCloudLink(model, config.cloud))
             host, port = self._address(index)
             server = UnitServer(model, host, port, auto_pair=config.auto_pair)

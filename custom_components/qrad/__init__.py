@@ -1,20 +1,44 @@
-"""The Q.rad integration: digital heaters that heat rooms with paid compute."""
+"""The Q.rad integration: digital heaters that heat rooms with paid compute.
+
+Two kinds of entries: one per Q.rad (its entities), and one per cloud account
+(the MQTT link that carries the setpoints of all that account's Q.rads).
+"""
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_PASSWORD, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import config_validation as cv
 
-from .const import DOMAIN
+from .account import async_get_hub
+from .api import QradAuthenticationError
+from .api.cloud import QradCloud
+from .const import (
+    CONF_ACCOUNT,
+    CONF_BROKER,
+    CONF_CA_CERTIFICATE,
+    CONF_KIND,
+    DOMAIN,
+    KIND_ACCOUNT,
+)
 from .coordinator import QradConfigEntry, QradCoordinator
+from .urls import broker_address
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.CLIMATE, Platform.SENSOR]
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: QradConfigEntry) -> bool:
-    """Set up a Q.rad: read its state, then follow its push."""
+async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """Set up a Q.rad, or a cloud account."""
+    if entry.data.get(CONF_KIND) == KIND_ACCOUNT:
+        return await _async_setup_account(hass, entry)
+    return await _async_setup_qrad(hass, entry)
+
+
+async def _async_setup_qrad(hass: HomeAssistant, entry: QradConfigEntry) -> bool:
+    """Read the Q.rad's state, then follow its push."""
     coordinator = QradCoordinator(hass, entry)
     await coordinator.async_config_entry_first_refresh()
     await coordinator.async_apply_options()
@@ -24,6 +48,36 @@ async def async_setup_entry(hass: HomeAssistant, entry: QradConfigEntry) -> bool
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: QradConfigEntry) -> bool:
-    """Unload a Q.rad's entities; its push task ends with the entry."""
+async def _async_setup_account(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """Open the account's cloud link; setpoints wait in its outbox until it is up."""
+    hub = async_get_hub(hass, entry.data[CONF_ACCOUNT])
+    await hub.async_load()
+    host, port, tls = broker_address(entry.data[CONF_BROKER])
+    cloud = QradCloud(
+        host,
+        port,
+        entry.data[CONF_ACCOUNT],
+        entry.data[CONF_PASSWORD],
+        outbox=hub.outbox,
+        tls=tls,
+        ca_data=entry.data.get(CONF_CA_CERTIFICATE) or None,
+        verify_tls=entry.data.get(CONF_VERIFY_SSL, True),
+    )
+    try:
+        await hub.async_attach(cloud)
+    except QradAuthenticationError as err:
+        await hub.async_detach()
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN,
+            translation_key="cloud_credentials_rejected",
+            translation_placeholders={"account": entry.data[CONF_ACCOUNT]},
+        ) from err
+    entry.async_on_unload(hub.async_detach)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """Unload a Q.rad's entities (its push task ends with the entry), or an account."""
+    if entry.data.get(CONF_KIND) == KIND_ACCOUNT:
+        return True
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

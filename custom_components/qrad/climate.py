@@ -17,6 +17,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import HvacAction, HvacMode, Preset, Thermostat
+from .api.cloud_models import Origin
 from .coordinator import QradConfigEntry, QradCoordinator
 from .entity import QradEntity
 from .helpers import qrad_command
@@ -63,6 +64,13 @@ class QradClimate(QradEntity, ClimateEntity):
     def __init__(self, coordinator: QradCoordinator) -> None:
         """Describe the thermostat of one Q.rad."""
         super().__init__(coordinator, THERMOSTAT)
+
+    @property
+    def _origin(self) -> Origin:
+        """Who asked, for the cloud: a person (UI, app, voice) or an automation."""
+        if self._context is not None and self._context.user_id is not None:
+            return Origin.USER
+        return Origin.AUTOMATION
 
     @property
     def _thermostat(self) -> Thermostat:
@@ -124,19 +132,24 @@ class QradClimate(QradEntity, ClimateEntity):
         await self.coordinator.async_set_thermostat(
             target_temperature=values[ATTR_TEMPERATURE],
             hvac_mode=FROM_HA_MODE[mode] if mode is not None else None,
+            origin=self._origin,
         )
 
     @qrad_command
     @override
     async def async_set_hvac_mode(self, hvac_mode: HVACMode) -> None:
         """Heat, off, or follow the Q.rad's day schedule."""
-        await self.coordinator.async_set_thermostat(hvac_mode=FROM_HA_MODE[hvac_mode])
+        await self.coordinator.async_set_thermostat(
+            hvac_mode=FROM_HA_MODE[hvac_mode], origin=self._origin
+        )
 
     @qrad_command
     @override
     async def async_set_preset_mode(self, preset_mode: str) -> None:
         """Switch to a preset; its temperature comes from the Q.rad."""
-        await self.coordinator.async_set_thermostat(preset=Preset(preset_mode))
+        await self.coordinator.async_set_thermostat(
+            preset=Preset(preset_mode), origin=self._origin
+        )
 
     @override
     async def async_turn_on(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+import ssl
 import time
 from typing import Any, override
 
@@ -15,13 +16,23 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT, CONF_TOKEN
+from homeassistant.const import (
+    CONF_HOST,
+    CONF_NAME,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_TOKEN,
+    CONF_VERIFY_SSL,
+)
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
 )
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import probatio as vol
@@ -36,17 +47,27 @@ from .api import (
     QradUnsupportedError,
     parse_txt,
 )
+from .api.cloud import QradCloud
+from .api.outbox import MemoryStore, Outbox
 from .const import (
+    ACCOUNT_UNIQUE_ID_PREFIX,
     CLIENT_NAME,
+    CONF_ACCOUNT,
+    CONF_BROKER,
+    CONF_CA_CERTIFICATE,
+    CONF_KIND,
     CONF_PRESET_TEMPERATURES,
     CONF_SERIAL,
     CONF_TOKEN_ID,
     DEFAULT_PORT,
     DOMAIN,
+    KIND_ACCOUNT,
+    KIND_DEVICE,
     LOGGER,
     PAIRING_POLL_S,
     PAIRING_TIMEOUT_S,
 )
+from .urls import broker_address
 
 PRESETS = ("comfort", "eco", "away", "frost_protection")
 DEFAULT_PRESET_TEMPERATURES = {
@@ -55,6 +76,19 @@ DEFAULT_PRESET_TEMPERATURES = {
     "away": 15.0,
     "frost_protection": 7.0,
 }
+
+SOURCE_ACCOUNT = "account"
+PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+ACCOUNT_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_BROKER): str,
+        vol.Required(CONF_PASSWORD): PASSWORD_SELECTOR,
+        vol.Optional(CONF_VERIFY_SSL, default=True): bool,
+        vol.Optional(CONF_CA_CERTIFICATE, default=""): TextSelector(
+            TextSelectorConfig(multiline=True)
+        ),
+    }
+)
 
 DEVICE_SCHEMA = vol.Schema(
     {
@@ -79,6 +113,8 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
         self._token: str | None = None
         self._token_id: str | None = None
         self._pair_task: asyncio.Task[bool] | None = None
+        self._account: str | None = None
+        self._broker = ""
 
     @staticmethod
     @callback
@@ -86,6 +122,13 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> QradOptionsFlow:
         """Options of a Q.rad: its preset temperatures."""
         return QradOptionsFlow()
+
+    @classmethod
+    @callback
+    @override
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """Q.rads have options; cloud accounts do not."""
+        return config_entry.data.get(CONF_KIND) != KIND_ACCOUNT
 
     # A Q.rad entered by hand or discovered.
 
@@ -206,15 +249,105 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_paired(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """The Q.rad gave us a token: create its entry."""
-        return self._async_create_device_entry()
+        """The Q.rad gave us a token: find its cloud account, then create its entry."""
+        try:
+            state = await self._device(token=self._token).state()
+        except QradError as err:
+            LOGGER.warning("Could not read %s's cloud account: %s", self._host, err)
+            return self._async_create_device_entry()
+        self._account = state.cloud.account
+        self._broker = state.cloud.broker or ""
+        if self._account is None or self._account_entry(self._account) is not None:
+            return self._async_create_device_entry()
+        return await self.async_step_cloud_account()
+
+    # The cloud account: asked once, with the first Q.rad of that account.
+
+    async def async_step_cloud_account(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the account's secret; the Q.rad told us the account and broker."""
+        assert self._account is not None
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if (error := await self._async_check_account(user_input)) is None:
+                await self.hass.config_entries.flow.async_init(
+                    DOMAIN,
+                    context={"source": SOURCE_ACCOUNT},
+                    data=self._account_data(user_input),
+                )
+                return self._async_create_device_entry()
+            errors["base"] = error
+        return self.async_show_form(
+            step_id="cloud_account",
+            data_schema=self.add_suggested_values_to_schema(
+                ACCOUNT_SCHEMA, user_input or {CONF_BROKER: self._broker}
+            ),
+            errors=errors,
+            description_placeholders={**self._placeholders, "account": self._account},
+        )
+
+    async def async_step_account(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Create the entry of an account whose credentials were just checked."""
+        await self.async_set_unique_id(ACCOUNT_UNIQUE_ID_PREFIX + data[CONF_ACCOUNT])
+        self._abort_if_unique_id_configured(updates=data)
+        return self.async_create_entry(
+            title=f"Cloud account {data[CONF_ACCOUNT]}", data=data
+        )
+
+    def _account_entry(self, account: str) -> ConfigEntry | None:
+        return self.hass.config_entries.async_entry_for_domain_unique_id(
+            DOMAIN, ACCOUNT_UNIQUE_ID_PREFIX + account
+        )
+
+    def _account_data(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            CONF_KIND: KIND_ACCOUNT,
+            CONF_ACCOUNT: self._account,
+            CONF_BROKER: user_input[CONF_BROKER].strip(),
+            CONF_PASSWORD: user_input[CONF_PASSWORD],
+            CONF_VERIFY_SSL: user_input.get(CONF_VERIFY_SSL, True),
+            CONF_CA_CERTIFICATE: user_input.get(CONF_CA_CERTIFICATE, "").strip(),
+        }
+
+    async def _async_check_account(self, user_input: Mapping[str, Any]) -> str | None:
+        """Log in to the cloud broker once; return an error key when that fails."""
+        assert self._account is not None
+        try:
+            host, port, tls = broker_address(user_input[CONF_BROKER])
+        except ValueError:
+            return "invalid_broker"
+        cloud = QradCloud(
+            host,
+            port,
+            self._account,
+            user_input[CONF_PASSWORD],
+            outbox=Outbox(MemoryStore()),
+            tls=tls,
+            ca_data=user_input.get(CONF_CA_CERTIFICATE, "").strip() or None,
+            verify_tls=user_input.get(CONF_VERIFY_SSL, True),
+        )
+        try:
+            await cloud.connect()
+        except QradAuthenticationError:
+            return "invalid_cloud_auth"
+        except QradError:
+            return "cloud_cannot_connect"
+        except ssl.SSLError:
+            return "invalid_ca_certificate"
+        finally:
+            await cloud.close()
+        return None
 
     # Reauthentication: the Q.rad no longer accepts our token.
 
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]
     ) -> ConfigFlowResult:
-        """Pair again with the Q.rad whose token was refused."""
+        """Pair again with the Q.rad whose token was refused, or log in again."""
+        if entry_data.get(CONF_KIND) == KIND_ACCOUNT:
+            self._account = entry_data[CONF_ACCOUNT]
+            return await self.async_step_reauth_account()
         self._host = entry_data[CONF_HOST]
         self._port = entry_data[CONF_PORT]
         self._info = None
@@ -243,13 +376,35 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
             data_updates={CONF_TOKEN: self._token, CONF_TOKEN_ID: self._token_id},
         )
 
-    # Reconfiguration: a Q.rad's new address.
+    async def async_step_reauth_account(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The cloud refused the account's secret: ask for the current one."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            candidate = {**entry.data, CONF_PASSWORD: user_input[CONF_PASSWORD]}
+            if (error := await self._async_check_account(candidate)) is None:
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_PASSWORD: user_input[CONF_PASSWORD]}
+                )
+            errors["base"] = error
+        return self.async_show_form(
+            step_id="reauth_account",
+            data_schema=vol.Schema({vol.Required(CONF_PASSWORD): PASSWORD_SELECTOR}),
+            errors=errors,
+            description_placeholders={"account": entry.data[CONF_ACCOUNT]},
+        )
+
+    # Reconfiguration: a Q.rad's new address, or an account's broker and secret.
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Change a Q.rad's address without pairing again."""
         entry = self._get_reconfigure_entry()
+        if entry.data.get(CONF_KIND) == KIND_ACCOUNT:
+            return await self.async_step_reconfigure_account()
         errors: dict[str, str] = {}
         if user_input is not None:
             self._host = user_input[CONF_HOST].strip()
@@ -270,6 +425,30 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def async_step_reconfigure_account(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the broker address, secret or certificate of a cloud account."""
+        entry = self._get_reconfigure_entry()
+        self._account = entry.data[CONF_ACCOUNT]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if (error := await self._async_check_account(user_input)) is None:
+                return self.async_update_reload_and_abort(
+                    entry, data_updates=self._account_data(user_input)
+                )
+            errors["base"] = error
+        return self.async_show_form(
+            step_id="reconfigure_account",
+            data_schema=self.add_suggested_values_to_schema(
+                ACCOUNT_SCHEMA,
+                user_input
+                or {key: v for key, v in entry.data.items() if key != CONF_PASSWORD},
+            ),
+            errors=errors,
+            description_placeholders={"account": self._account},
+        )
+
     # Helpers.
 
     @property
@@ -286,9 +465,12 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
         model = self._info.model if self._info else ""
         return {CONF_NAME: self._name, "model": model, CONF_HOST: self._host}
 
-    def _device(self) -> QradDevice:
+    def _device(self, token: str | None = None) -> QradDevice:
         return QradDevice(
-            self._host, self._port, session=async_get_clientsession(self.hass)
+            self._host,
+            self._port,
+            token=token,
+            session=async_get_clientsession(self.hass),
         )
 
     async def _async_read_info(self) -> str | None:
@@ -311,11 +493,13 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_create_entry(
             title=self._info.name,
             data={
+                CONF_KIND: KIND_DEVICE,
                 CONF_HOST: self._host,
                 CONF_PORT: self._port,
                 CONF_SERIAL: self._info.serial,
                 CONF_TOKEN: self._token,
                 CONF_TOKEN_ID: self._token_id,
+                CONF_ACCOUNT: self._account,
             },
         )
 

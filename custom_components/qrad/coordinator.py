@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from typing import override
 
@@ -12,6 +13,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
+from .account import AccountHub, async_get_hub
 from .api import (
     HvacMode,
     Preset,
@@ -21,7 +23,9 @@ from .api import (
     QradState,
     QradUnsupportedError,
 )
+from .api.cloud_models import ComputeStatus, Origin
 from .const import (
+    CONF_ACCOUNT,
     CONF_PRESET_TEMPERATURES,
     CONF_SERIAL,
     DOMAIN,
@@ -61,6 +65,20 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
             session=async_get_clientsession(hass),
         )
         self.push_connected = False
+        account: str | None = entry.data.get(CONF_ACCOUNT)
+        self.hub: AccountHub | None = async_get_hub(hass, account) if account else None
+        self._forwarding = asyncio.Lock()
+        self._commanding = False
+
+    @property
+    def compute(self) -> ComputeStatus | None:
+        """The cloud controller's latest status of this Q.rad, if any."""
+        return self.hub.status(self.serial) if self.hub else None
+
+    @property
+    def cloud_connected(self) -> bool:
+        """Whether this Q.rad's account link to the cloud is up."""
+        return self.hub is not None and self.hub.connected
 
     @override
     async def _async_update_data(self) -> QradData:
@@ -107,10 +125,15 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
 
     @callback
     def async_start_push(self) -> None:
-        """Listen to the Q.rad's WebSocket for as long as the entry is loaded."""
+        """Listen to the Q.rad's WebSocket and its account's cloud status."""
         self.config_entry.async_create_background_task(
             self.hass, self._async_listen(), f"{DOMAIN}_{self.serial}_push"
         )
+        if self.hub is not None:
+            self.config_entry.async_on_unload(
+                self.hub.async_listen(self.serial, self.async_update_listeners)
+            )
+            self._async_forward_later(Origin.DEVICE)
 
     async def _async_listen(self) -> None:
         try:
@@ -121,6 +144,9 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
     @callback
     def _on_push_state(self, state: QradState) -> None:
         self.async_set_updated_data(QradData(state=state))
+        if not self._commanding:
+            # A change made on the Q.rad itself (its schedule, its buttons).
+            self._async_forward_later(Origin.DEVICE)
 
     @callback
     def _on_push_connection(self, connected: bool) -> None:  # noqa: FBT001
@@ -143,10 +169,58 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
         target_temperature: float | None = None,
         hvac_mode: HvacMode | None = None,
         preset: Preset | None = None,
+        origin: Origin = Origin.USER,
     ) -> None:
-        """Change the Q.rad's setpoint and show the result at once."""
-        thermostat = await self.device.set_thermostat(
-            target_temperature=target_temperature, hvac_mode=hvac_mode, preset=preset
-        )
-        state = replace(self.data.state, thermostat=thermostat)
-        self.async_set_updated_data(QradData(state=state))
+        """Change the Q.rad's setpoint, show it at once, and forward it to the cloud."""
+        self._commanding = True
+        try:
+            thermostat = await self.device.set_thermostat(
+                target_temperature=target_temperature,
+                hvac_mode=hvac_mode,
+                preset=preset,
+            )
+            state = replace(self.data.state, thermostat=thermostat)
+            self.async_set_updated_data(QradData(state=state))
+            await self.async_forward(origin)
+        finally:
+            self._commanding = False
+
+    # Forwarding to the cloud.
+
+    @callback
+    def _async_forward_later(self, origin: Origin) -> None:
+        if self.hub is not None:
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_forward(origin), f"{DOMAIN}_{self.serial}_forward"
+            )
+
+    async def async_forward(self, origin: Origin) -> None:
+        """Send the Q.rad's setpoint to the cloud unless it already knows it."""
+        if self.hub is None:
+            return
+        async with self._forwarding:
+            await self.hub.async_load()
+            state = self.data.state
+            thermostat = state.thermostat
+            wanted = (
+                thermostat.target_temperature,
+                thermostat.hvac_mode,
+                thermostat.preset,
+                state.power.power_limit_w,
+            )
+            latest = self.hub.latest(self.serial)
+            if latest is not None and wanted == (
+                latest.target_temperature,
+                latest.hvac_mode,
+                latest.preset,
+                latest.power_limit_w,
+            ):
+                return
+            await self.hub.async_submit(
+                self.serial,
+                target_temperature=thermostat.target_temperature,
+                hvac_mode=thermostat.hvac_mode,
+                preset=thermostat.preset,
+                power_limit_w=state.power.power_limit_w,
+                origin=origin,
+            )

@@ -27,6 +27,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util.dt import utcnow
 
+from .api.cloud_models import ComputeStatus, HeatSource
 from .coordinator import QradConfigEntry, QradData
 from .entity import QradEntity
 
@@ -153,6 +154,50 @@ SENSORS: tuple[QradSensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class QradCloudSensorDescription(SensorEntityDescription):
+    """How to read one sensor from the cloud controller's status of a Q.rad."""
+
+    value_fn: Callable[[ComputeStatus], SensorValue]
+
+
+CLOUD_SENSORS: tuple[QradCloudSensorDescription, ...] = (
+    QradCloudSensorDescription(
+        key="heat_share",
+        translation_key="heat_share",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda status: round(status.heat_share * 100, 1),
+    ),
+    QradCloudSensorDescription(
+        key="heat_source",
+        translation_key="heat_source",
+        device_class=SensorDeviceClass.ENUM,
+        options=[source.value for source in HeatSource],
+        value_fn=lambda status: status.heat_source.value,
+    ),
+    QradCloudSensorDescription(
+        key="reimbursed",
+        translation_key="reimbursed",
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        native_unit_of_measurement="EUR",
+        suggested_display_precision=2,
+        value_fn=lambda status: status.reimbursed_eur,
+    ),
+    QradCloudSensorDescription(
+        key="power_target",
+        translation_key="power_target",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda status: status.power_target_w,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: QradConfigEntry,
@@ -160,7 +205,14 @@ async def async_setup_entry(
 ) -> None:
     """Every sensor of the Q.rad."""
     coordinator = entry.runtime_data
-    async_add_entities(QradSensor(coordinator, description) for description in SENSORS)
+    entities: list[SensorEntity] = [
+        QradSensor(coordinator, description) for description in SENSORS
+    ]
+    if coordinator.hub is not None:
+        entities.extend(
+            QradCloudSensor(coordinator, description) for description in CLOUD_SENSORS
+        )
+    async_add_entities(entities)
 
 
 class QradSensor(QradEntity, SensorEntity):
@@ -172,3 +224,20 @@ class QradSensor(QradEntity, SensorEntity):
     def native_value(self) -> SensorValue:
         """Read the value from the latest data."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+
+class QradCloudSensor(QradEntity, SensorEntity):
+    """What the cloud controller reports about a Q.rad's compute and money."""
+
+    entity_description: QradCloudSensorDescription
+
+    @property
+    def available(self) -> bool:
+        """Available once the controller has said something about this Q.rad."""
+        return self.coordinator.compute is not None
+
+    @property
+    def native_value(self) -> SensorValue:
+        """Read the value from the latest status."""
+        status = self.coordinator.compute
+        return self.entity_description.value_fn(status) if status else None

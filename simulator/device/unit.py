@@ -151,6 +151,7 @@ class QradUnitModel:
     control_valid_until: datetime | None = None
     last_control_at: datetime | None = None
     cloud_connected: bool = False
+    broker_url: str | None = None
     energy_kwh: float = 0.0
     compute_tflop: float = 0.0
     speaker_power: bool = True
@@ -577,7 +578,9 @@ class QradUnitModel:
             },
             "cloud": {
                 "connected": self.cloud_connected,
-                "account": self.identity.account,
+                # A unit only knows its account once the operator linked it.
+                "account": self.identity.account if self.broker_url else None,
+                "broker": self.broker_url,
                 "last_control_at": iso(self.last_control_at)
                 if self.last_control_at
                 else None,

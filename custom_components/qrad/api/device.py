@@ -158,18 +158,19 @@ class QradDevice:
                 async with self._session_or_new().request(
                     method, f"{self._base_url}{path}", json=body, headers=headers
                 ) as response:
-                    text = await response.text()
+                    raw = await response.read()
                     retry_after = _retry_after(response.headers.get("Retry-After"))
                     status = response.status
         except TimeoutError as err:
             raise QradTimeoutError(f"{self.host} did not answer in time") from err
         except (aiohttp.ClientError, socket.gaierror, OSError) as err:
             raise QradConnectionError(f"cannot reach {self.host}: {err}") from err
-        if status == 204 or not text:
+        if status == 204 or not raw:
             return status, retry_after, None
         try:
-            payload = json.loads(text)
-        except ValueError as err:
+            # Bytes: a body that is not UTF-8 fails here too (UnicodeDecodeError).
+            payload = json.loads(raw)
+        except (ValueError, RecursionError) as err:
             raise QradInvalidResponseError(
                 f"{self.host} answered {method} {path} with something that is not JSON"
             ) from err
@@ -307,6 +308,10 @@ class QradDevice:
                 raise
             except QradError as err:
                 LOGGER.debug("Event stream of %s ended: %s", self.host, err)
+            except asyncio.CancelledError:
+                # Stopped by the caller, who knows: no callback, just the flag.
+                self._connected = False
+                raise
             self._set_connected(connected=False, on_connection=on_connection)
             if stream.snapshot_seen:
                 backoff = BACKOFF_START_S
@@ -378,37 +383,49 @@ class _Stream:
         self.snapshot_seen = False
 
     def handle(self, text: str) -> bool:
-        """Handle one frame; return True if it changed the state."""
+        """Handle one frame; return True if it changed the state.
+
+        Raises QradError when the cached state may now be wrong (a gap in `seq`, a
+        message that is not valid, a state that breaks section 4.1): the caller
+        reconnects, and the new connection's snapshot resyncs the state. The last
+        good state is kept meanwhile.
+        """
         try:
             message = json.loads(text)
-        except ValueError:
+        except ValueError, RecursionError:
             message = None
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            LOGGER.warning("Ignored a malformed event from %s", self._device.host)
-            return False
+            raise self._invalid("a malformed event")
         kind, seq = message["type"], message.get("seq")
-        if not isinstance(seq, int) or seq != self.seq + 1:
-            raise QradConnectionError(f"event {seq} after {self.seq}: resyncing")
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq != self.seq + 1:
+            raise QradConnectionError(f"event {seq!r} after {self.seq}: resyncing")
         self.seq = seq
         if kind == "snapshot":
             return self._apply(message.get("state"), replace=True)
-        if kind == "update" and self.snapshot_seen:
+        if not self.snapshot_seen:
+            raise self._invalid(f"a {kind!r} event before the snapshot")
+        if kind == "update":
             return self._apply(message.get("changes"), replace=False)
         return False
 
+    def _invalid(self, what: str) -> QradInvalidResponseError:
+        """Say what was refused (the report section 4.1 asks for); end the stream."""
+        LOGGER.warning(
+            "Ignored %s from %s; keeping the last good state and resyncing",
+            what,
+            self._device.host,
+        )
+        return QradInvalidResponseError(f"{what}: resyncing")
+
     def _apply(self, data: object, *, replace: bool) -> bool:
         if not isinstance(data, dict):
-            LOGGER.warning("Ignored an event without state from %s", self._device.host)
-            return False
+            raise self._invalid("an event without state")
         previous = self._device._raw_state or {}  # noqa: SLF001
         raw = data if replace else merge_update(previous, data)
         try:
             state = QradState.from_dict(raw)
         except QradInvalidResponseError as err:
-            LOGGER.warning(
-                "Ignored an invalid state from %s: %s", self._device.host, err
-            )
-            return False
+            raise self._invalid(f"an invalid state ({err})") from err
         if replace:
             self.snapshot_seen = True
         self._device._raw_state = raw  # noqa: SLF001

@@ -12,14 +12,22 @@ from .models import MAC_PATTERN, SERIAL_PATTERN, DiscoveryInfo
 SERVICE_TYPE = "_qrad._tcp.local."
 SUPPORTED_API_VERSION = 1
 MIN_FIRMWARE = "3.0.0"
-VERSION_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+# ASCII digits only (\d would take "٣"), and \Z, not $ (which takes a trailing "\n").
+VERSION_PATTERN = re.compile(r"^([0-9]+)\.([0-9]+)\.([0-9]+)\Z")
+API_PATTERN = re.compile(r"^[0-9]+\Z")
 
 
 def firmware_tuple(firmware: str) -> tuple[int, int, int]:
     """Compare firmware versions as numbers; raise on anything but MAJOR.MINOR.PATCH."""
+    malformed = QradInvalidResponseError(
+        f"firmware version {firmware[:32]!r} is malformed"
+    )
     if (match := VERSION_PATTERN.match(firmware)) is None:
-        raise QradInvalidResponseError(f"firmware version {firmware!r} is malformed")
-    major, minor, patch = (int(part) for part in match.groups())
+        raise malformed
+    try:
+        major, minor, patch = (int(part) for part in match.groups())
+    except ValueError as err:  # more digits than int() converts
+        raise malformed from err
     return major, minor, patch
 
 
@@ -36,13 +44,14 @@ def check_supported(api_version: int, firmware: str) -> None:
         )
 
 
-def _text(value: str | bytes | None) -> str | None:
+def _text(value: object) -> str | None:
+    """A TXT key or value as text; None for no value, bad UTF-8 or another type."""
     if isinstance(value, bytes):
         try:
             return value.decode()
         except UnicodeDecodeError:
             return None
-    return value
+    return value if isinstance(value, str) else None
 
 
 def parse_txt(properties: Mapping[str, Any] | Mapping[bytes, Any]) -> DiscoveryInfo:
@@ -69,7 +78,7 @@ def parse_txt(properties: Mapping[str, Any] | Mapping[bytes, Any]) -> DiscoveryI
         return value
 
     api = field("api")
-    if not api.isdigit():
+    if not API_PATTERN.match(api):
         raise QradInvalidResponseError("TXT record 'api' is not a number")
     info = DiscoveryInfo(
         serial=field("serial", SERIAL_PATTERN),

@@ -502,6 +502,7 @@ class CloudLink(_Model):
 
     connected: bool
     account: str | None
+    broker: str | None
     last_control_at: datetime | None
 
     @classmethod
@@ -510,6 +511,7 @@ class CloudLink(_Model):
         return cls(
             connected=read.boolean("connected"),
             account=read.optional_text("account", max_length=32),
+            broker=read.optional_text("broker", max_length=256),
             last_control_at=read.optional_time("last_control_at"),
         )
 

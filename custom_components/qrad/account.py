@@ -1,0 +1,183 @@
+"""One hub per cloud account: the outbox, the MQTT link, and the Q.rads listening.
+
+A Q.rad's entry and its account's entry load in any order; setpoints must not
+wait for either. The hub is created by whichever needs it first and lives for
+the whole Home Assistant run: Q.rad coordinators submit setpoints into its
+durable outbox at any time, and the account entry attaches the cloud link that
+delivers them. A repair issue tells the user while setpoints wait for an
+unreachable cloud, and goes away once they are delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.storage import Store
+from homeassistant.util.hass_dict import HassKey
+
+from .api import HvacMode, Preset
+from .api.cloud import QradCloud
+from .api.cloud_models import ComputeStatus, Origin, Setpoint
+from .api.outbox import Outbox
+from .const import CLOUD_ISSUE_DELAY_S, DOMAIN, LOGGER
+
+DATA_HUBS: HassKey[dict[str, AccountHub]] = HassKey(f"{DOMAIN}_accounts")
+STORAGE_VERSION = 1
+
+
+class AccountHub:
+    """Setpoints out and compute status in, for one account's Q.rads."""
+
+    def __init__(self, hass: HomeAssistant, account: str) -> None:
+        """An empty hub; `async_load` reads the outbox a previous run left."""
+        self.hass = hass
+        self.account = account
+        self.outbox = Outbox(Store(hass, STORAGE_VERSION, f"{DOMAIN}.outbox.{account}"))
+        self.cloud: QradCloud | None = None
+        self._listeners: dict[str, list[Callable[[], None]]] = {}
+        self._loaded = asyncio.Event()
+        self._loading = False
+        self._issue_timer: CALLBACK_TYPE | None = None
+
+    @property
+    def issue_id(self) -> str:
+        """The repair issue of this account's unreachable cloud."""
+        return f"cloud_unreachable_{self.account}"
+
+    async def async_load(self) -> None:
+        """Read the stored outbox once, whoever asks first."""
+        if self._loading:
+            await self._loaded.wait()
+            return
+        self._loading = True
+        await self.outbox.load()
+        self._loaded.set()
+
+    # The account entry's side.
+
+    async def async_attach(self, cloud: QradCloud) -> None:
+        """Deliver through `cloud` (already configured with this hub's outbox)."""
+        self.cloud = cloud
+        cloud.on_change = self._async_cloud_changed
+        cloud.on_status = self._async_status
+        await cloud.start()
+        self._async_cloud_changed()
+
+    async def async_detach(self) -> None:
+        """The account entry unloads: keep the outbox, close the link."""
+        cloud, self.cloud = self.cloud, None
+        if cloud is not None:
+            await cloud.close()
+        self._async_cloud_changed()
+
+    # The Q.rads' side.
+
+    async def async_submit(
+        self,
+        serial: str,
+        *,
+        target_temperature: float,
+        hvac_mode: HvacMode,
+        preset: Preset,
+        power_limit_w: float,
+        origin: Origin,
+    ) -> Setpoint:
+        """Forward a setpoint: durable at once, delivered when the cloud is there."""
+        await self.async_load()
+        fields: dict[str, Any] = {
+            "target_temperature": target_temperature,
+            "hvac_mode": hvac_mode,
+            "preset": preset,
+            "power_limit_w": power_limit_w,
+            "origin": origin,
+        }
+        if self.cloud is not None:
+            setpoint = await self.cloud.submit(serial, **fields)
+        else:
+            setpoint = await self.outbox.add(serial, **fields)
+        LOGGER.debug("setpoint %s #%d for %s", serial, setpoint.seq, self.account)
+        self._async_cloud_changed()
+        return setpoint
+
+    def latest(self, serial: str) -> Setpoint | None:
+        """The latest setpoint known for `serial` (sent, or read back)."""
+        return self.outbox.latest.get(serial)
+
+    def status(self, serial: str) -> ComputeStatus | None:
+        """The controller's latest word on `serial`."""
+        return self.cloud.statuses.get(serial) if self.cloud else None
+
+    @property
+    def connected(self) -> bool:
+        """Whether the cloud link is up."""
+        return self.cloud is not None and self.cloud.connected
+
+    @callback
+    def async_listen(self, serial: str, update: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call `update` when `serial`'s status or the link changes."""
+        self._listeners.setdefault(serial, []).append(update)
+
+        @callback
+        def remove() -> None:
+            self._listeners[serial].remove(update)
+
+        return remove
+
+    # Reactions.
+
+    @callback
+    def _async_status(self, status: ComputeStatus) -> None:
+        for update in list(self._listeners.get(status.serial, [])):
+            update()
+
+    @callback
+    def _async_cloud_changed(self) -> None:
+        """Keep the repair issue true; tell every Q.rad that the link changed."""
+        waiting = bool(self.outbox.pending)
+        if waiting and not self.connected:
+            if self._issue_timer is None:
+                self._issue_timer = self._async_later(CLOUD_ISSUE_DELAY_S)
+        else:
+            if self._issue_timer is not None:
+                self._issue_timer()
+                self._issue_timer = None
+            ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+        for updates in list(self._listeners.values()):
+            for update in list(updates):
+                update()
+
+    def _async_later(self, delay: float) -> CALLBACK_TYPE:
+        return async_call_later(self.hass, delay, self._async_raise_issue)
+
+    @callback
+    def _async_raise_issue(self, _now: datetime) -> None:
+        self._issue_timer = None
+        if not self.outbox.pending or self.connected:
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self.issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="cloud_unreachable",
+            translation_placeholders={
+                "account": self.account,
+                "waiting": str(len(self.outbox.pending)),
+            },
+        )
+
+
+@callback
+def async_get_hub(hass: HomeAssistant, account: str) -> AccountHub:
+    """The hub of `account`, created on first use."""
+    hubs = hass.data.setdefault(DATA_HUBS, {})
+    if account not in hubs:
+        hubs[account] = AccountHub(hass, account)
+    return hubs[account]
