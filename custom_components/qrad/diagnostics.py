@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import CONF_TOKEN
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_PASSWORD, CONF_TOKEN
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_TOKEN_ID
-from .coordinator import QradConfigEntry
+from .account import async_get_hub
+from .const import CONF_ACCOUNT, CONF_KIND, CONF_TOKEN_ID, KIND_ACCOUNT
 
 TO_REDACT = {
     CONF_TOKEN,
@@ -20,17 +21,33 @@ TO_REDACT = {
     "url",
     "title",
     "serial",
+    CONF_PASSWORD,
+    CONF_ACCOUNT,
 }
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: QradConfigEntry
+    hass: HomeAssistant, entry: ConfigEntry
 ) -> dict[str, Any]:
-    """The entry's settings, the push link, and the Q.rad's state."""
+    """A Q.rad: its settings, push link, state and cloud status; or an account."""
+    entry_data = {"data": dict(entry.data), "options": dict(entry.options)}
+    if entry.data.get(CONF_KIND) == KIND_ACCOUNT:
+        hub = async_get_hub(hass, entry.data[CONF_ACCOUNT])
+        result: dict[str, Any] = {
+            "entry": entry_data,
+            "connected": hub.connected,
+            "controller_online": hub.cloud.controller_online if hub.cloud else None,
+            "setpoints_waiting": len(hub.outbox.pending),
+            "qrads_known": len(hub.outbox.last_seq),
+        }
+        return async_redact_data(result, TO_REDACT)
     coordinator = entry.runtime_data
-    result: dict[str, Any] = {
-        "entry": {"data": dict(entry.data), "options": dict(entry.options)},
+    compute = coordinator.compute
+    result = {
+        "entry": entry_data,
         "push_connected": coordinator.push_connected,
+        "cloud_connected": coordinator.cloud_connected,
         "state": coordinator.data.state.to_dict(),
+        "compute": compute.to_dict() if compute else None,
     }
     return async_redact_data(result, TO_REDACT)

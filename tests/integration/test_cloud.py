@@ -1,6 +1,9 @@
-"""The cloud account in Home Assistant: asked once, setpoints forwarded, outages shown."""
+"""The cloud account in Home Assistant: asked once, setpoints sent, outages shown."""
 
 from __future__ import annotations
+
+import json
+import logging
 
 from homeassistant.components.climate import (
     ATTR_HVAC_MODE,
@@ -16,6 +19,7 @@ from homeassistant.const import (
     CONF_HOST,
     CONF_PASSWORD,
     CONF_PORT,
+    CONF_TOKEN,
     CONF_VERIFY_SSL,
 )
 from homeassistant.core import HomeAssistant
@@ -33,6 +37,7 @@ from custom_components.qrad.const import (
     DOMAIN,
     KIND_ACCOUNT,
 )
+from custom_components.qrad.diagnostics import async_get_config_entry_diagnostics
 from simulator.cloud.mosquitto import Mosquitto
 from simulator.device.server import UnitServer
 from simulator.testing import CloudWorld
@@ -55,7 +60,7 @@ def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def credentials(world: CloudWorld, unit: UnitServer, secret: str | None = None) -> dict:
     """What the owner types in the cloud account step."""
-    account_id, right = world.account_of(unit)
+    _account_id, right = world.account_of(unit)
     assert world.endpoint.ca is not None
     return {
         CONF_BROKER: world.endpoint.url,
@@ -136,8 +141,9 @@ async def test_account_asked_once_and_setpoints_reach_the_cloud(
     assert first.unit.target == 27.5
     await wait_for(
         hass,
-        lambda: ledger.setpoint is not None
-        and ledger.setpoint.target_temperature == 27.5,
+        lambda: (
+            ledger.setpoint is not None and ledger.setpoint.target_temperature == 27.5
+        ),
     )
     assert ledger.setpoint is not None
     assert ledger.setpoint.origin == "automation"
@@ -159,6 +165,42 @@ async def test_account_asked_once_and_setpoints_reach_the_cloud(
         hass, lambda: ledger.setpoint is not None and ledger.setpoint.hvac_mode == "off"
     )
     await wait_for(hass, lambda: hass.states.get(source).state == "off")
+
+
+async def test_no_secret_reaches_diagnostics_or_logs(
+    hass: HomeAssistant, cloud_world: CloudWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The account secret, the device token and identifiers are never shown."""
+    unit = cloud_world.fleet.units[0]
+    account_id, secret = cloud_world.account_of(unit)
+    caplog.set_level(logging.DEBUG)
+    result = await pair(hass, unit)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials(cloud_world, unit)
+    )
+    await hass.async_block_till_done()
+    device_entry = result["result"]
+    await hass.services.async_call(
+        CLIMATE_DOMAIN,
+        SERVICE_SET_TEMPERATURE,
+        {ATTR_ENTITY_ID: climate_entity(hass, unit), ATTR_TEMPERATURE: 22.0},
+        blocking=True,
+    )
+    coordinator = device_entry.runtime_data
+    await wait_for(hass, lambda: coordinator.compute is not None)
+    token = device_entry.data[CONF_TOKEN]
+    shown = [
+        json.dumps(await async_get_config_entry_diagnostics(hass, entry), default=str)
+        for entry in hass.config_entries.async_entries(DOMAIN)
+    ]
+    assert len(shown) == 2
+    for text in [*shown, caplog.text]:
+        assert secret not in text
+        assert token not in text
+    for text in shown:
+        assert unit.unit.identity.serial not in text
+        assert f'"{account_id}"' not in text
+    assert '"setpoints_waiting": 0' in "".join(shown)
 
 
 async def test_cloud_outage_raises_an_issue_and_loses_nothing(
@@ -187,14 +229,17 @@ async def test_cloud_outage_raises_an_issue_and_loses_nothing(
             blocking=True,
         )
     issues = ir.async_get(hass)
-    await wait_for(hass, lambda: issues.async_get_issue(DOMAIN, hub.issue_id) is not None)
+    await wait_for(
+        hass, lambda: issues.async_get_issue(DOMAIN, hub.issue_id) is not None
+    )
 
     await cloud_world.broker.start()
     ledger = cloud_world.controller.scheduler.ledgers[unit.unit.identity.serial]
     await wait_for(
         hass,
-        lambda: ledger.setpoint is not None
-        and ledger.setpoint.target_temperature == 19.5,
+        lambda: (
+            ledger.setpoint is not None and ledger.setpoint.target_temperature == 19.5
+        ),
         limit=60,
     )
     await wait_for(hass, lambda: issues.async_get_issue(DOMAIN, hub.issue_id) is None)
