@@ -1,0 +1,356 @@
+"""The device client against units that break the protocol as the emulator never does.
+
+Each test serves a tiny fake Q.rad with aiohttp on a loopback port: the client
+still talks to it over real sockets, and must turn every oddity into one of
+its documented errors (or a resync of the event stream), never crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+import copy
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSCloseCode, web
+import pytest
+
+from custom_components.qrad.api import (
+    QradBusyError,
+    QradDevice,
+    QradInvalidResponseError,
+    QradRequestError,
+    QradUnsupportedError,
+)
+import custom_components.qrad.api.device as device_module
+from simulator.testing import free_port
+
+from .support import Listener, served_state
+
+PREFIX = "/api/v1"
+DEVICE_LOGGER = device_module.LOGGER.name
+type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@contextlib.asynccontextmanager
+async def fake_unit(
+    routes: dict[tuple[str, str], Handler],
+) -> AsyncIterator[QradDevice]:
+    """Serve `routes` ((method, path under /api/v1): handler); yield a client."""
+    app = web.Application()
+    for (method, path), handler in routes.items():
+        app.router.add_route(method, PREFIX + path, handler)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with QradDevice("127.0.0.1", port, token="token") as device:
+            yield device
+    finally:
+        await runner.cleanup()
+
+
+def answer(
+    body: bytes | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Handler:
+    """A handler that always gives that answer."""
+
+    async def handle(_request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            body=body, status=status, headers=headers, content_type="application/json"
+        )
+
+    return handle
+
+
+def error_body(code: str, message: str = "no") -> bytes:
+    """The protocol's error body (section 3.4)."""
+    return json.dumps(
+        {"error": {"code": code, "message": message, "field": None}}
+    ).encode()
+
+
+def counted(*handlers: Handler) -> tuple[Handler, list[int]]:
+    """A handler that gives the n-th request the n-th handler (the last one after)."""
+    calls: list[int] = []
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        calls.append(1)
+        return await handlers[min(len(calls), len(handlers)) - 1](request)
+
+    return handle, calls
+
+
+# HTTP answers.
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"<html>It works!</html>", id="html"),
+        pytest.param(b'{"serial": "QR3-\xff"}', id="not-utf8"),
+        pytest.param(b"[" * 100_000, id="nested-too-deep"),
+        pytest.param(b'{"target_temperature": 20.0', id="cut-short"),
+    ],
+)
+async def test_answer_that_is_not_json(body: bytes) -> None:
+    """An answer that is not JSON is an invalid response, not a crash."""
+    async with fake_unit({("GET", "/state"): answer(body)}) as device:
+        with pytest.raises(QradInvalidResponseError, match="not JSON"):
+            await device.state()
+
+
+async def test_empty_answer_where_a_state_is_due() -> None:
+    """A 204 (or empty 200) where a state is due is an invalid response."""
+    async with fake_unit({("GET", "/state"): answer(status=204)}) as device:
+        with pytest.raises(QradInvalidResponseError, match="state must be an object"):
+            await device.state()
+
+
+async def test_unit_failure_is_an_invalid_response() -> None:
+    """A 500 is the unit's fault: an invalid response with its status and message."""
+    body = error_body("internal_error", "flash worn out")
+    async with fake_unit({("GET", "/state"): answer(body, 500)}) as device:
+        with pytest.raises(QradInvalidResponseError, match=r"500.*flash worn out"):
+            await device.state()
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [(None, "unknown"), (b"[]", "unknown"), (error_body("forbidden"), "forbidden")],
+)
+async def test_refusals_without_the_usual_body(body: bytes | None, code: str) -> None:
+    """A 4xx without the protocol's error body is still a request error."""
+    async with fake_unit({("PATCH", "/charger"): answer(body, 403)}) as device:
+        with pytest.raises(QradRequestError) as caught:
+            await device.set_charger(enabled=True)
+    assert caught.value.code == code
+    assert caught.value.field is None
+
+
+async def test_unreadable_retry_after_waits_a_second() -> None:
+    """A 503 whose Retry-After is not a number is retried after 1 s, and succeeds."""
+    state = json.dumps(served_state()).encode()
+    handler, calls = counted(
+        answer(error_body("busy"), 503, {"Retry-After": "soon"}), answer(state)
+    )
+    async with fake_unit({("GET", "/state"): handler}) as device:
+        await device.state()
+    assert len(calls) == 2
+
+
+async def test_endless_rate_limit_is_a_busy_error() -> None:
+    """Three 429s in a row give a busy error with the wait the unit asked for."""
+    handler, calls = counted(
+        answer(error_body("rate_limited"), 429, {"Retry-After": "0.01"})
+    )
+    async with fake_unit({("GET", "/state"): handler}) as device:
+        with pytest.raises(QradBusyError, match="rate_limited") as caught:
+            await device.state()
+    assert caught.value.retry_after == 0.01
+    assert len(calls) == device_module.BUSY_ATTEMPTS
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{}", b'{"token": 5, "token_id": "0a1b2c3d"}', b'{"token": "t"}', b'"token"'],
+)
+async def test_pairing_answer_without_a_token(body: bytes) -> None:
+    """A pairing answer without a token string is invalid; the client stays unpaired."""
+    async with fake_unit({("POST", "/pairing"): answer(body)}) as device:
+        device.token = None
+        with pytest.raises(QradInvalidResponseError, match="no token"):
+            await device.pair("tests")
+        assert device.token is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"firmware": "3.x"}, QradInvalidResponseError),
+        ({"firmware": "10.0.0", "api_version": 1}, None),
+        ({"api_version": 0}, QradInvalidResponseError),
+        ({"serial": "qr3-00a1b2"}, QradInvalidResponseError),
+        ({"api_version": 3}, QradUnsupportedError),
+    ],
+)
+async def test_info_is_validated(
+    changes: dict[str, Any], error: type[Exception] | None
+) -> None:
+    """Malformed identity is invalid; an unknown major version is unsupported."""
+    device_state = served_state()["device"]
+    info = {
+        key: device_state[key]
+        for key in ("serial", "name", "model", "firmware", "api_version", "mac")
+    } | {"paired": True}
+    body = json.dumps(info | changes).encode()
+    async with fake_unit({("GET", "/info"): answer(body)}) as device:
+        if error is None:
+            assert (await device.info()).firmware == changes["firmware"]
+        else:
+            with pytest.raises(error):
+                await device.info()
+
+
+async def test_write_answer_is_validated() -> None:
+    """A write answered with a malformed section is an invalid response."""
+    charger = {"enabled": "yes", "phone_present": False, "charging": False}
+    body = json.dumps(charger | {"power_w": 0.0}).encode()
+    async with fake_unit({("PATCH", "/charger"): answer(body)}) as device:
+        with pytest.raises(QradInvalidResponseError, match=r"charger\.enabled"):
+            await device.set_charger(enabled=True)
+
+
+# Event streams.
+
+
+type Frame = str | bytes | dict[str, Any]
+
+
+def stream(*frames: Frame, close: int | None = WSCloseCode.OK) -> Handler:
+    """An event stream that sends `frames`, then closes (or, with None, stays open)."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        for frame in frames:
+            if isinstance(frame, bytes):
+                await socket.send_bytes(frame)
+            else:
+                await socket.send_str(
+                    frame if isinstance(frame, str) else json.dumps(frame)
+                )
+        if close is None:
+            async for _ in socket:
+                pass
+        else:
+            await socket.close(code=close)
+        return socket
+
+    return handle
+
+
+def snapshot(**thermostat: Any) -> dict[str, Any]:
+    """A snapshot message (seq 1), with thermostat fields changed."""
+    state = copy.deepcopy(served_state())
+    state["thermostat"].update(thermostat)
+    return {"type": "snapshot", "seq": 1, "boot_id": "b", "state": state}
+
+
+def update(seq: int, **thermostat: Any) -> dict[str, Any]:
+    """An update message changing thermostat fields."""
+    return {"type": "update", "seq": seq, "changes": {"thermostat": thermostat}}
+
+
+async def test_stream_ignores_what_it_does_not_need() -> None:
+    """Heartbeats, events and unknown message types pass; updates still apply."""
+    handler = stream(
+        snapshot(),
+        {"type": "heartbeat", "seq": 2, "time": "2026-11-25T07:30:00Z"},
+        {"type": "event", "seq": 3, "event": "phone_placed", "data": {}},
+        {"type": "hologram", "seq": 4, "extra": [1, 2]},
+        update(5, target_temperature=24.0),
+        close=None,
+    )
+    async with (
+        fake_unit({("GET", "/events"): handler}) as device,
+        Listener(device) as listener,
+    ):
+        await listener.state_where(lambda s: s.thermostat.target_temperature == 24.0)
+    assert listener.connection == [True]
+    assert len(listener.states) == 2
+
+
+@pytest.mark.usefixtures("fast_reconnect")
+@pytest.mark.parametrize(
+    ("frames", "log"),
+    [
+        pytest.param(
+            (snapshot(), update(3, target_temperature=24.0)), "after 1", id="seq-gap"
+        ),
+        pytest.param(
+            (snapshot(), {**update(2, target_temperature=24.0), "seq": True}),
+            "True after 1",
+            id="seq-not-a-number",
+        ),
+        pytest.param(
+            (snapshot(), '{"type": "update", "seq": 2, "changes": {"thermostat": {'),
+            "malformed event",
+            id="cut-short",
+        ),
+        pytest.param(
+            (snapshot(), update(2, target_temperature=99.0)),
+            "thermostat.target_temperature",
+            id="out-of-range",
+        ),
+        pytest.param(
+            (snapshot(), {"type": "update", "seq": 2, "changes": [1]}),
+            "without state",
+            id="changes-not-an-object",
+        ),
+        pytest.param((snapshot(), b"\x00\x01"), "closed", id="binary-frame"),
+        pytest.param((snapshot(), "x" * (5 << 20)), "failed", id="frame-too-big"),
+    ],
+)
+async def test_bad_message_resyncs_and_keeps_the_good_state(
+    frames: tuple[Frame, ...], log: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a bad message the client keeps its last good state and reconnects."""
+    caplog.set_level(logging.DEBUG, logger=DEVICE_LOGGER)
+    handler = stream(*frames, close=None)
+    async with (
+        fake_unit({("GET", "/events"): handler}) as device,
+        Listener(device) as listener,
+    ):
+        await listener.connected(times=2)
+    assert {s.thermostat.target_temperature for s in listener.states} == {20.0}
+    assert listener.connection[:3] == [True, False, True]
+    assert log in caplog.text
+
+
+@pytest.mark.usefixtures("fast_reconnect")
+@pytest.mark.parametrize(
+    ("first", "log"),
+    [
+        pytest.param(update(1, target_temperature=24.0), "before the snapshot"),
+        pytest.param(snapshot(target_temperature=99.0), "invalid state"),
+        pytest.param({**snapshot(), "state": None}, "without state"),
+        pytest.param({"seq": 1}, "malformed event"),
+    ],
+)
+async def test_stream_without_a_good_snapshot_never_counts_as_up(
+    first: dict[str, Any], log: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Until a valid snapshot arrives, the stream is retried and not reported up."""
+    caplog.set_level(logging.WARNING, logger=DEVICE_LOGGER)
+    handler, calls = counted(stream(first, update(2, target_temperature=24.0)))
+    async with (
+        fake_unit({("GET", "/events"): handler}) as device,
+        Listener(device) as listener,
+    ):
+        await listener.until(lambda: len(calls) >= 3)
+    assert listener.connection == []
+    assert listener.states == []
+    assert device.last_state is None
+    assert log in caplog.text
+
+
+@pytest.mark.usefixtures("fast_reconnect")
+async def test_stream_refused_then_accepted() -> None:
+    """A handshake refused with 503 is retried until the unit accepts it."""
+    handler, calls = counted(
+        answer(error_body("busy"), 503, {"Retry-After": "1"}),
+        stream(snapshot(), close=None),
+    )
+    async with (
+        fake_unit({("GET", "/events"): handler}) as device,
+        Listener(device) as listener,
+    ):
+        await listener.connected()
+    assert len(calls) == 2
+    assert listener.connection == [True]
