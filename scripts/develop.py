@@ -78,7 +78,9 @@ def main() -> int:
         forwarder = [sys.executable, str(REPO / "scripts" / "forward.py")]
         commands.append([*forwarder, args.socket, "127.0.0.1:8123"])
     print(
-        "qrad: Home Assistant starts on http://127.0.0.1:8123 (Ctrl-C stops it all)",
+        "qrad: Home Assistant starts on http://127.0.0.1:8123 (Ctrl-C stops it all).\n"
+        "qrad: when it asks for the Q.rads' cloud account, use the account and\n"
+        "qrad: secret the emulated cloud prints below.",
         flush=True,
     )
     return asyncio.run(_run(commands))
