@@ -33,6 +33,8 @@ PRESETS = ("comfort", "eco", "away", "frost_protection")
 PRESET_NAMES = (*PRESETS, "none", "boost")
 HVAC_MODES = ("heat", "off", "auto")
 FROST_GUARD_C = 5.0
+# An emulated announcement plays this long (unit time), then the music returns.
+ANNOUNCEMENT_S = 8.0
 SOURCES = ["network", "bluetooth"]
 PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
 
@@ -224,6 +226,8 @@ class QradUnitModel:
         self.compute_tflop += power * GFLOPS_PER_W * seconds / 1000.0
         if self.media is not None and self.speaker_state == "playing":
             self.media.position_s += seconds
+            if self.announcing and self.media.position_s >= ANNOUNCEMENT_S:
+                self.finish_announcement()
 
     def _end_boost(self, now: datetime) -> None:
         if (
@@ -275,10 +279,10 @@ class QradUnitModel:
         if "target_temperature" in body:
             target = _number(body, "target_temperature", 5.0, 30.0, 0.5)
         mode = body.get("hvac_mode")
-        if mode is not None and mode not in HVAC_MODES:
+        if "hvac_mode" in body and mode not in HVAC_MODES:
             raise _invalid("hvac_mode", f"must be one of {', '.join(HVAC_MODES)}")
         preset = body.get("preset")
-        if preset is not None and preset not in PRESET_NAMES:
+        if "preset" in body and preset not in PRESET_NAMES:
             raise _invalid("preset", f"must be one of {', '.join(PRESET_NAMES)}")
         self.preset_temperatures = self._preset_temperatures(body)
         if mode is not None:
@@ -420,6 +424,7 @@ class QradUnitModel:
                 not isinstance(passphrase, str)
                 or not 8 <= len(passphrase) <= 63
                 or not passphrase.isascii()
+                or not passphrase.isprintable()
             ):
                 raise _invalid("passphrase", "must be 8-63 printable ASCII characters")
         self.wifi_enabled, self.ssid = enabled, ssid

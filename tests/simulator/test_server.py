@@ -18,6 +18,7 @@ import pytest
 
 from simulator.device import server as server_module
 from simulator.device.server import UnitServer
+from simulator.device.unit import ApiError
 from simulator.fleet import Fleet, FleetConfig
 from simulator.testing import free_port
 
@@ -393,3 +394,35 @@ async def test_refused_port_stays_closed_once_stopped(qrad_unit: UnitServer) -> 
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.ClientConnectionError):
             await session.get(f"{qrad_unit.url}/info")
+
+
+async def test_announcement_ends_and_gives_the_music_back(
+    qrad_unit: UnitServer,
+) -> None:
+    """After its few seconds, an announcement restores what was playing."""
+    model = qrad_unit.unit
+    model.play({"url": "http://music.example/radio.mp3"})
+    model.play({"url": "http://tts.example/hello.mp3", "announce": True})
+    assert model.announcing
+    model.step(10.0)
+    assert not model.announcing
+    assert model.media is not None
+    assert model.media.url == "http://music.example/radio.mp3"
+    assert model.speaker_state == "playing"
+
+
+@pytest.mark.parametrize(
+    ("writer", "body"),
+    [
+        ("patch_thermostat", {"hvac_mode": None}),
+        ("patch_thermostat", {"preset": None}),
+        ("patch_wifi", {"passphrase": "\x01" * 8}),
+    ],
+)
+def test_null_modes_and_unprintable_passphrases_are_refused(
+    qrad_unit: UnitServer, writer: str, body: dict[str, object]
+) -> None:
+    """A write that would silently do nothing, or store garbage, is a 400."""
+    with pytest.raises(ApiError) as refused:
+        getattr(qrad_unit.unit, writer)(body)
+    assert refused.value.status == 400
