@@ -18,10 +18,13 @@ import signal
 import sys
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from simulator.house import DEMO_PASSWORD, DEMO_USER  # noqa: E402
+
 STOP_GRACE_S = 20
 
 
-async def _run(commands: list[list[str]]) -> int:
+async def _run(commands: list[list[str]], setup: list[str]) -> int:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     children = [
         await asyncio.create_subprocess_exec(*command, cwd=REPO, env=env)
@@ -32,6 +35,16 @@ async def _run(commands: list[list[str]]) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     waits = [asyncio.ensure_future(child.wait()) for child in children]
+    setup_process = await asyncio.create_subprocess_exec(*setup, cwd=REPO, env=env)
+    if await setup_process.wait() == 0:
+        print(
+            "\nqrad: ready on http://127.0.0.1:8123 - log in as "
+            f"{DEMO_USER} / {DEMO_PASSWORD}. One more Q.rad waits under\n"
+            "qrad: Settings > Devices & services > Discovered. Ctrl-C stops it all.\n",
+            flush=True,
+        )
+    else:
+        print("qrad: setting the demo house up failed (see above)", flush=True)
     stopper = asyncio.ensure_future(stop.wait())
     await asyncio.wait([*waits, stopper], return_when=asyncio.FIRST_COMPLETED)
     for child in children:
@@ -68,22 +81,32 @@ def main() -> int:
             *("--config", str(REPO / "config"), "--skip-pip"),
         ],
     ]
+    directory = REPO / ".cache" / "run" / "directory.json"
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    directory.unlink(missing_ok=True)
     commands.append(
         [
             *(sys.executable, "-m", "simulator", "--auto-pair"),
             *("--count", str(args.qrads), "--speed", str(args.speed)),
+            *("--directory-file", str(directory)),
         ]
     )
+    setup = [
+        *(sys.executable, "-m", "simulator.house"),
+        *("--directory", str(directory), "--pair", str(max(args.qrads - 1, 1))),
+        *("--token-file", str(REPO / ".cache" / "run" / "token")),
+    ]
     if args.socket:
         forwarder = [sys.executable, str(REPO / "scripts" / "forward.py")]
         commands.append([*forwarder, args.socket, "127.0.0.1:8123"])
     print(
-        "qrad: Home Assistant starts on http://127.0.0.1:8123 (Ctrl-C stops it all).\n"
-        "qrad: when it asks for the Q.rads' cloud account, use the account and\n"
-        "qrad: secret the emulated cloud prints below.",
+        "qrad: starting Home Assistant, the emulated Q.rads and their cloud; the\n"
+        "qrad: demo owner, the dashboard and the first Q.rads are set up for you.\n"
+        "qrad: Pairing another Q.rad asks for its cloud account: use the account\n"
+        "qrad: and secret the emulated cloud prints below.",
         flush=True,
     )
-    return asyncio.run(_run(commands))
+    return asyncio.run(_run(commands, setup))
 
 
 if __name__ == "__main__":

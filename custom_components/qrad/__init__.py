@@ -6,11 +6,12 @@ Two kinds of entries: one per Q.rad (its entities), and one per cloud account
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.typing import ConfigType
 
 from .account import async_get_hub
 from .api import QradAuthenticationError
@@ -20,14 +21,29 @@ from .const import (
     CONF_BROKER,
     CONF_CA_CERTIFICATE,
     CONF_KIND,
+    CONF_SERIAL,
     DOMAIN,
     KIND_ACCOUNT,
 )
 from .coordinator import QradConfigEntry, QradCoordinator
+from .services import async_setup_services
 from .urls import broker_address
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.CLIMATE, Platform.SENSOR]
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.CLIMATE,
+    Platform.DEVICE_TRACKER,
+    Platform.MEDIA_PLAYER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the integration's actions, once for every Q.rad."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
@@ -81,3 +97,28 @@ async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     if entry.data.get(CONF_KIND) == KIND_ACCOUNT:
         return True
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: ConfigEntry, device_entry: dr.AnyDeviceEntry
+) -> bool:
+    """Let the owner delete a Wi-Fi client's device once it has left.
+
+    The Q.rad's own device goes with its entry, never alone; a client still
+    connected would come straight back, so it stays until it leaves.
+    """
+    if entry.data.get(CONF_KIND) == KIND_ACCOUNT or not isinstance(
+        device_entry, dr.DeviceEntry
+    ):
+        return False
+    if (DOMAIN, entry.data[CONF_SERIAL]) in device_entry.identifiers:
+        return False
+    macs = {
+        value
+        for kind, value in device_entry.connections
+        if kind == dr.CONNECTION_NETWORK_MAC
+    }
+    if entry.state is not ConfigEntryState.LOADED:
+        return True
+    coordinator: QradCoordinator = entry.runtime_data
+    return not any(client.mac in macs for client in coordinator.data.state.wifi.clients)

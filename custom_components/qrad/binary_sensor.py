@@ -47,6 +47,12 @@ BINARY_SENSORS: tuple[QradBinarySensorDescription, ...] = (
         translation_key="phone_on_charger",
         is_on_fn=lambda data: data.state.charger.phone_present,
     ),
+    QradBinarySensorDescription(
+        key="phone_charging",
+        translation_key="phone_charging",
+        device_class=BinarySensorDeviceClass.BATTERY_CHARGING,
+        is_on_fn=lambda data: data.state.charger.charging,
+    ),
 )
 
 

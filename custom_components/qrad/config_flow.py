@@ -328,15 +328,13 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
             verify_tls=user_input.get(CONF_VERIFY_SSL, True),
         )
         try:
-            await cloud.connect()
+            await cloud.check_credentials()
         except QradAuthenticationError:
             return "invalid_cloud_auth"
         except QradError:
             return "cloud_cannot_connect"
         except ssl.SSLError:
             return "invalid_ca_certificate"
-        finally:
-            await cloud.close()
         return None
 
     # Reauthentication: the Q.rad no longer accepts our token.

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
-from typing import override
+from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
@@ -15,6 +16,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 
 from .account import AccountHub, async_get_hub
 from .api import (
+    Charger,
     HvacMode,
     Preset,
     QradAuthenticationError,
@@ -22,6 +24,9 @@ from .api import (
     QradError,
     QradState,
     QradUnsupportedError,
+    Speaker,
+    Thermostat,
+    Wifi,
 )
 from .api.cloud_models import ComputeStatus, Origin
 from .const import (
@@ -172,18 +177,95 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
         origin: Origin = Origin.USER,
     ) -> None:
         """Change the Q.rad's setpoint, show it at once, and forward it to the cloud."""
-        self._commanding = True
-        try:
-            thermostat = await self.device.set_thermostat(
+        await self._async_change_setpoint(
+            self.device.set_thermostat(
                 target_temperature=target_temperature,
                 hvac_mode=hvac_mode,
                 preset=preset,
-            )
-            state = replace(self.data.state, thermostat=thermostat)
-            self.async_set_updated_data(QradData(state=state))
+            ),
+            origin,
+        )
+
+    async def async_boost(
+        self, minutes: int, delta: float, origin: Origin = Origin.USER
+    ) -> None:
+        """Raise the target by delta for a while; the cloud hears of it too."""
+        await self._async_change_setpoint(self.device.boost(minutes, delta), origin)
+
+    async def _async_change_setpoint(
+        self, command: Coroutine[Any, Any, Thermostat], origin: Origin
+    ) -> None:
+        self._commanding = True
+        try:
+            thermostat = await command
+            self.async_apply(thermostat=thermostat)
             await self.async_forward(origin)
         finally:
             self._commanding = False
+
+    async def async_set_speaker(
+        self,
+        *,
+        power: bool | None = None,
+        volume: float | None = None,
+        muted: bool | None = None,
+        source: str | None = None,
+    ) -> None:
+        """Switch the speaker, or change its volume, mute or source."""
+        self.async_apply(
+            speaker=await self.device.set_speaker(
+                power=power, volume=volume, muted=muted, source=source
+            )
+        )
+
+    async def async_play(
+        self, url: str, *, title: str | None = None, announce: bool = False
+    ) -> None:
+        """Play a URL, or announce it over what plays."""
+        self.async_apply(
+            speaker=await self.device.play(url, title=title, announce=announce)
+        )
+
+    async def async_pause(self) -> None:
+        """Pause what plays."""
+        self.async_apply(speaker=await self.device.pause())
+
+    async def async_resume(self) -> None:
+        """Resume what was paused."""
+        self.async_apply(speaker=await self.device.resume())
+
+    async def async_stop_playback(self) -> None:
+        """Stop and unload what plays."""
+        self.async_apply(speaker=await self.device.stop())
+
+    async def async_set_wifi(self, *, enabled: bool) -> None:
+        """Switch the access point (switching it off disconnects its clients)."""
+        self.async_apply(wifi=await self.device.set_wifi(enabled=enabled))
+
+    async def async_set_charger(self, *, enabled: bool) -> None:
+        """Switch the induction charger."""
+        self.async_apply(charger=await self.device.set_charger(enabled=enabled))
+
+    @callback
+    def async_apply(
+        self,
+        *,
+        thermostat: Thermostat | None = None,
+        speaker: Speaker | None = None,
+        wifi: Wifi | None = None,
+        charger: Charger | None = None,
+    ) -> None:
+        """Show a command's answer at once; the push that follows agrees with it."""
+        sections = {
+            "thermostat": thermostat,
+            "speaker": speaker,
+            "wifi": wifi,
+            "charger": charger,
+        }
+        changes: dict[str, Any] = {
+            name: value for name, value in sections.items() if value is not None
+        }
+        self.async_set_updated_data(QradData(state=replace(self.data.state, **changes)))
 
     # Forwarding to the cloud.
 

@@ -23,6 +23,8 @@ TO_REDACT = {
     "serial",
     CONF_PASSWORD,
     CONF_ACCOUNT,
+    # Wi-Fi clients' names are their owners' ("Anna's phone").
+    "name",
 }
 
 

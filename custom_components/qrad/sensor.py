@@ -13,13 +13,13 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import (
-    CONCENTRATION_PARTS_PER_MILLION,
     LIGHT_LUX,
     PERCENTAGE,
     SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
     EntityCategory,
     UnitOfEnergy,
     UnitOfPower,
+    UnitOfRatio,
     UnitOfSoundPressure,
     UnitOfTemperature,
 )
@@ -70,7 +70,7 @@ SENSORS: tuple[QradSensorDescription, ...] = (
         key="co2",
         device_class=SensorDeviceClass.CO2,
         state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=CONCENTRATION_PARTS_PER_MILLION,
+        native_unit_of_measurement=UnitOfRatio.PARTS_PER_MILLION,
         value_fn=lambda data: data.state.sensors.co2_ppm,
     ),
     QradSensorDescription(
@@ -142,6 +142,28 @@ SENSORS: tuple[QradSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda data: data.state.device.wifi_rssi_dbm,
+    ),
+    QradSensorDescription(
+        key="wifi_clients",
+        translation_key="wifi_clients",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: len(data.state.wifi.clients),
+    ),
+    QradSensorDescription(
+        key="wifi_ssid",
+        translation_key="wifi_ssid",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.state.wifi.ssid,
+    ),
+    QradSensorDescription(
+        key="charger_power",
+        translation_key="charger_power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=1,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.state.charger.power_w,
     ),
     QradSensorDescription(
         key="uptime",

@@ -42,6 +42,7 @@ CONNECT_TIMEOUT_S = 10.0
 RETAINED_SETTLE_S = 0.3
 RETAINED_SETTLE_MAX_S = 3.0
 RECONNECT_DELAYS_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+CLOSE_WAIT_STEPS = 20
 AUTH_FAILURES = frozenset({4, 5, 134, 135})  # 3.1.1 and MQTT 5 "not authorized"
 
 
@@ -86,6 +87,7 @@ class QradCloud:
         self._misc_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
+        self._check_only = False
         self._delivered = asyncio.Event()
 
     @property
@@ -111,6 +113,14 @@ class QradCloud:
             self._closing = False
             self._client = await self._loop.run_in_executor(None, self._make_client)
             self._reconnect_task = self._loop.create_task(self._reconnect(first=True))
+
+    async def check_credentials(self) -> None:
+        """Log in once and leave, raising as `connect` does (for config flows)."""
+        self._check_only = True
+        try:
+            await self.connect()
+        finally:
+            await self.close()
 
     async def connect(self) -> None:
         """Connect once, raising on any failure; afterwards reconnect by itself."""
@@ -173,9 +183,20 @@ class QradCloud:
         if self._misc_timer is not None:
             self._misc_timer.cancel()
             self._misc_timer = None
-        if self._client is not None:
-            self._client.disconnect()
-            self._client = None
+        client, self._client = self._client, None
+        if client is not None:
+            client.disconnect()
+            # The DISCONNECT leaves through the event loop; then paho closes the
+            # socket. A socket still open after that would keep a session the
+            # broker goes on feeding, so close it ourselves.
+            for _ in range(CLOSE_WAIT_STEPS):
+                if client.socket() is None:
+                    break
+                await asyncio.sleep(0.05)
+            if (sock := client.socket()) is not None:
+                self._loop.remove_reader(sock)
+                self._loop.remove_writer(sock)
+                sock.close()
         self.connected = False
         self._ready = False
 
@@ -269,6 +290,8 @@ class QradCloud:
         if result is not None and not result.done():
             result.set_result(None)
         _LOGGER.debug("cloud %s: connected", self.account)
+        if self._check_only:
+            return
         client.subscribe(
             [
                 (f"{self.prefix}/+/setpoint", 1),

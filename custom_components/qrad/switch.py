@@ -1,0 +1,84 @@
+"""On/off settings of a Q.rad: its Wi-Fi access point and its induction charger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, override
+
+from homeassistant.components.switch import (
+    SwitchDeviceClass,
+    SwitchEntity,
+    SwitchEntityDescription,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import QradConfigEntry, QradCoordinator, QradData
+from .entity import QradEntity
+from .helpers import qrad_command
+
+# One command at a time per Q.rad.
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class QradSwitchDescription(SwitchEntityDescription):
+    """How to read and write one on/off setting of a Q.rad."""
+
+    is_on_fn: Callable[[QradData], bool]
+    turn_fn: Callable[[QradCoordinator, bool], Coroutine[Any, Any, None]]
+
+
+SWITCHES: tuple[QradSwitchDescription, ...] = (
+    QradSwitchDescription(
+        key="wifi_access_point",
+        translation_key="wifi_access_point",
+        device_class=SwitchDeviceClass.SWITCH,
+        entity_category=EntityCategory.CONFIG,
+        is_on_fn=lambda data: data.state.wifi.enabled,
+        turn_fn=lambda coordinator, on: coordinator.async_set_wifi(enabled=on),
+    ),
+    QradSwitchDescription(
+        key="charger",
+        translation_key="charger",
+        device_class=SwitchDeviceClass.SWITCH,
+        entity_category=EntityCategory.CONFIG,
+        is_on_fn=lambda data: data.state.charger.enabled,
+        turn_fn=lambda coordinator, on: coordinator.async_set_charger(enabled=on),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: QradConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """The access point and charger switches of the Q.rad."""
+    coordinator = entry.runtime_data
+    async_add_entities(QradSwitch(coordinator, description) for description in SWITCHES)
+
+
+class QradSwitch(QradEntity, SwitchEntity):
+    """One on/off setting of a Q.rad."""
+
+    entity_description: QradSwitchDescription
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        return self.entity_description.is_on_fn(self.coordinator.data)
+
+    @override
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        await self._async_turn(on=True)
+
+    @override
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        await self._async_turn(on=False)
+
+    @qrad_command
+    async def _async_turn(self, *, on: bool) -> None:
+        await self.entity_description.turn_fn(self.coordinator, on)

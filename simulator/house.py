@@ -1,0 +1,442 @@
+"""The emulated house around Home Assistant, driven the way its apps drive it.
+
+Everything here talks to a running Home Assistant over its REST and WebSocket
+APIs, as the dashboard and the mobile app do: onboarding (a demo owner), logging
+in, pairing discovered Q.rads through config flows, rooms and their French
+names for Assist, and a ready dashboard. `scripts/develop` uses it to set the
+demo up; the end-to-end tests use it to act as a user.
+
+`python -m simulator.house --url http://127.0.0.1:8123 --directory FILE` sets a
+fresh Home Assistant up (see `--help`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+import json
+import logging
+from pathlib import Path
+import time
+from typing import Any
+
+import aiohttp
+
+from simulator.cloud.access import Directory
+
+_LOGGER = logging.getLogger(__name__)
+CLIENT_ID = "http://127.0.0.1:8123/"
+DEMO_NAME = "Demo owner"
+DEMO_USER = "demo"
+DEMO_PASSWORD = "qrad-demo"  # noqa: S105 - the demo's published login
+# French names of the emulated rooms, as area aliases for Assist in French.
+FRENCH_ROOMS = {
+    "Living room": "salon",
+    "Bedroom": "chambre",
+    "Office": "bureau",
+    "Kitchen": "cuisine",
+    "Kids room": "chambre des enfants",
+    "Guest room": "chambre d'amis",
+    "Dining room": "salle à manger",
+    "Study": "bibliothèque",
+}
+
+
+class HomeAssistantError(RuntimeError):
+    """Home Assistant answered with an error."""
+
+
+async def wait_until_up(
+    session: aiohttp.ClientSession, url: str, limit_s: float
+) -> None:
+    """Wait until Home Assistant's HTTP server answers."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            async with session.get(f"{url}/manifest.json") as answer:
+                if answer.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Home Assistant did not answer at {url}")
+        await asyncio.sleep(0.5)
+
+
+async def _tokens(session: aiohttp.ClientSession, url: str, code: str) -> str:
+    async with session.post(
+        f"{url}/auth/token",
+        data={"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID},
+    ) as answer:
+        answer.raise_for_status()
+        access: str = (await answer.json())["access_token"]
+        return access
+
+
+async def onboard_or_login(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    username: str = DEMO_USER,
+    password: str = DEMO_PASSWORD,
+    language: str = "en",
+) -> str:
+    """Finish onboarding with a demo owner (once), or log in: an access token."""
+    async with session.get(f"{url}/api/onboarding") as answer:
+        steps = await answer.json() if answer.status == 200 else []
+    user_done = all(step["done"] for step in steps if step["step"] == "user")
+    if not user_done:
+        async with session.post(
+            f"{url}/api/onboarding/users",
+            json={
+                "client_id": CLIENT_ID,
+                "name": DEMO_NAME,
+                "username": username,
+                "password": password,
+                "language": language,
+            },
+        ) as answer:
+            answer.raise_for_status()
+            code = (await answer.json())["auth_code"]
+    else:
+        code = await _login_code(session, url, username, password)
+    token = await _tokens(session, url, code)
+    headers = {"Authorization": f"Bearer {token}"}
+    pending = [step["step"] for step in steps if not step["done"]]
+    bodies: dict[str, Any] = {
+        "core_config": {},
+        "analytics": {},
+        "integration": {"client_id": CLIENT_ID, "redirect_uri": CLIENT_ID},
+    }
+    for step in ("core_config", "analytics", "integration"):
+        if step in pending:
+            async with session.post(
+                f"{url}/api/onboarding/{step}", json=bodies[step], headers=headers
+            ) as answer:
+                answer.raise_for_status()
+    return token
+
+
+async def _login_code(
+    session: aiohttp.ClientSession, url: str, username: str, password: str
+) -> str:
+    async with session.post(
+        f"{url}/auth/login_flow",
+        json={
+            "client_id": CLIENT_ID,
+            "handler": ["homeassistant", None],
+            "redirect_uri": CLIENT_ID,
+        },
+    ) as answer:
+        flow_id = (await answer.json())["flow_id"]
+    async with session.post(
+        f"{url}/auth/login_flow/{flow_id}",
+        json={"client_id": CLIENT_ID, "username": username, "password": password},
+    ) as answer:
+        result = await answer.json()
+    if result.get("type") != "create_entry":
+        raise HomeAssistantError(f"login refused: {result}")
+    code: str = result["result"]
+    return code
+
+
+@dataclass
+class HomeAssistantApi:
+    """REST and WebSocket calls with one access token."""
+
+    session: aiohttp.ClientSession
+    url: str
+    token: str
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def get(self, path: str) -> Any:
+        """GET a REST path."""
+        async with self.session.get(
+            f"{self.url}{path}", headers=self._headers
+        ) as answer:
+            if answer.status >= 400:
+                raise HomeAssistantError(
+                    f"GET {path}: {answer.status} {await answer.text()}"
+                )
+            return await answer.json()
+
+    async def post(self, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        """POST a REST path."""
+        async with self.session.post(
+            f"{self.url}{path}", json=dict(body or {}), headers=self._headers
+        ) as answer:
+            if answer.status >= 400:
+                raise HomeAssistantError(
+                    f"POST {path}: {answer.status} {await answer.text()}"
+                )
+            return await answer.json()
+
+    async def ws(self, command: str, **data: Any) -> Any:
+        """One WebSocket command, on its own short connection."""
+        async with self.session.ws_connect(f"{self.url}/api/websocket") as socket:
+            await socket.receive_json()
+            await socket.send_json({"type": "auth", "access_token": self.token})
+            if (await socket.receive_json())["type"] != "auth_ok":
+                raise HomeAssistantError("WebSocket authentication refused")
+            await socket.send_json({"id": 1, "type": command, **data})
+            while True:
+                message = await socket.receive_json()
+                if message.get("id") == 1 and message.get("type") == "result":
+                    break
+        if not message["success"]:
+            raise HomeAssistantError(f"{command}: {message['error']}")
+        return message["result"]
+
+    async def state(self, entity_id: str) -> dict[str, Any] | None:
+        """An entity's state object, or None."""
+        try:
+            state: dict[str, Any] = await self.get(f"/api/states/{entity_id}")
+        except HomeAssistantError:
+            return None
+        return state
+
+    async def call(self, domain: str, service: str, data: Mapping[str, Any]) -> Any:
+        """Call a service, as a dashboard card does."""
+        return await self.post(f"/api/services/{domain}/{service}", data)
+
+    async def converse(self, text: str, language: str) -> dict[str, Any]:
+        """Say a sentence to Assist."""
+        result: dict[str, Any] = await self.post(
+            "/api/conversation/process", {"text": text, "language": language}
+        )
+        return result
+
+    async def qrad_entities(self) -> list[dict[str, Any]]:
+        """The registry entries of the qrad integration's entities."""
+        entries: list[dict[str, Any]] = await self.ws("config/entity_registry/list")
+        return [entry for entry in entries if entry["platform"] == "qrad"]
+
+
+# Pairing discovered Q.rads.
+
+
+async def discovered_qrads(api: HomeAssistantApi) -> list[dict[str, Any]]:
+    """Config flows of Q.rads that Home Assistant discovered and offers."""
+    flows: list[dict[str, Any]] = await api.ws("config_entries/flow/progress")
+    return [
+        flow
+        for flow in flows
+        if flow["handler"] == "qrad" and flow["context"].get("source") == "zeroconf"
+    ]
+
+
+async def pair_flow(
+    api: HomeAssistantApi, flow_id: str, directory: Directory | None
+) -> dict[str, Any]:
+    """Confirm a discovered Q.rad, wait for its (auto-accepted) pairing, log in."""
+    path = f"/api/config/config_entries/flow/{flow_id}"
+    result: dict[str, Any] = await api.post(path, {})
+    for _ in range(200):
+        if result["type"] != "progress":
+            break
+        await asyncio.sleep(0.2)
+        result = await api.post(path, {})
+        if result["type"] == "progress_done":
+            result = await api.post(path, {})
+    if result.get("step_id") == "cloud_account" and directory is not None:
+        account = result["description_placeholders"]["account"]
+        broker = next(
+            field.get("description", {}).get("suggested_value")
+            for field in result["data_schema"]
+            if field["name"] == "broker"
+        )
+        result = await api.post(
+            path,
+            {
+                "broker": broker or "mqtt://127.0.0.1:1883",
+                "password": directory.accounts[account],
+                "verify_ssl": True,
+                "ca_certificate": "",
+            },
+        )
+    if result["type"] != "create_entry":
+        raise HomeAssistantError(f"pairing did not finish: {result}")
+    return result
+
+
+async def pair_discovered(
+    api: HomeAssistantApi, count: int, directory: Directory | None, limit_s: float
+) -> int:
+    """Pair up to `count` discovered Q.rads; how many were paired."""
+    deadline = time.monotonic() + limit_s
+    paired = 0
+    while paired < count and time.monotonic() < deadline:
+        flows = await discovered_qrads(api)
+        if not flows:
+            await asyncio.sleep(1)
+            continue
+        await pair_flow(api, flows[0]["flow_id"], directory)
+        paired += 1
+    return paired
+
+
+# Rooms and the dashboard.
+
+
+async def place_in_rooms(api: HomeAssistantApi) -> None:
+    """Put each Q.rad in the area named after its room, with a French alias."""
+    areas = {
+        _area_key(area["name"]): area
+        for area in await api.ws("config/area_registry/list")
+    }
+    devices = await api.ws("config/device_registry/list")
+    for device in devices:
+        if not any(ident[0] == "qrad" for ident in device["identifiers"]):
+            continue
+        room = device["name"]
+        key = _area_key(room)
+        if key not in areas:
+            areas[key] = await api.ws("config/area_registry/create", name=room)
+        area = areas[key]
+        if room in FRENCH_ROOMS and FRENCH_ROOMS[room] not in area.get("aliases", []):
+            area = await api.ws(
+                "config/area_registry/update",
+                area_id=area["area_id"],
+                aliases=sorted({*area.get("aliases", []), FRENCH_ROOMS[room]}),
+            )
+            areas[key] = area
+        if device.get("area_id") != area["area_id"]:
+            await api.ws(
+                "config/device_registry/update",
+                device_id=device["id"],
+                area_id=area["area_id"],
+            )
+
+
+def _area_key(name: str) -> str:
+    """Home Assistant's own comparison of area names: case and spaces ignored."""
+    return "".join(name.casefold().split())
+
+
+def dashboard(entities: list[dict[str, Any]], names: dict[str, str]) -> dict[str, Any]:
+    """A view per house: a thermostat card and the room's readings per Q.rad."""
+    by_device: dict[str, dict[str, str]] = {}
+    for entry in entities:
+        if entry["disabled_by"] is None:
+            key = entry["unique_id"].split("_", 1)[1]
+            by_device.setdefault(entry["device_id"], {})[key] = entry["entity_id"]
+    cards: list[dict[str, Any]] = []
+    for device_id, keys in sorted(by_device.items(), key=lambda item: names[item[0]]):
+        room: list[dict[str, Any]] = []
+        if "thermostat" in keys:
+            room.append({"type": "thermostat", "entity": keys["thermostat"]})
+        readings = [
+            keys[key]
+            for key in (
+                "temperature",
+                "humidity",
+                "co2",
+                "voc_index",
+                "illuminance",
+                "noise",
+                "power",
+                "energy",
+                "compute_throughput",
+                "jobs_running",
+                "heat_source",
+                "heat_share",
+                "reimbursed",
+                "heating",
+                "phone_on_charger",
+            )
+            if key in keys
+        ]
+        room.append(
+            {"type": "entities", "title": names[device_id], "entities": readings}
+        )
+        others = [
+            keys[key] for key in ("speaker", "wifi", "wifi_clients") if key in keys
+        ]
+        if "speaker" in keys:
+            room.append({"type": "media-control", "entity": keys["speaker"]})
+        if others:
+            room.append({"type": "entities", "entities": others})
+        cards.append({"type": "vertical-stack", "cards": room})
+    return {
+        "title": "Home",
+        "views": [
+            {"title": "Q.rads", "path": "qrads", "icon": "mdi:radiator", "cards": cards}
+        ],
+    }
+
+
+async def publish_dashboard(api: HomeAssistantApi) -> None:
+    """Make the default dashboard show every Q.rad, and their energy in Energy."""
+    entities = await api.qrad_entities()
+    devices = await api.ws("config/device_registry/list")
+    names = {device["id"]: device["name"] for device in devices}
+    await api.ws("lovelace/config/save", config=dashboard(entities, names))
+    energy = [
+        {"stat_consumption": entry["entity_id"]}
+        for entry in entities
+        if entry["unique_id"].endswith("_energy")
+    ]
+    await api.ws("energy/save_prefs", device_consumption=energy)
+
+
+async def set_up_house(url: str, directory: Directory | None, pair: int) -> str:
+    """Onboard, pair `pair` discovered Q.rads, place them, publish the dashboard.
+
+    Returns an access token of the demo owner.
+    """
+    async with aiohttp.ClientSession() as session:
+        await wait_until_up(session, url, 300)
+        token = await onboard_or_login(session, url)
+        api = HomeAssistantApi(session, url, token)
+        configured = [
+            entry
+            for entry in await api.get("/api/config/config_entries/entry")
+            if entry["domain"] == "qrad"
+            and not entry["unique_id"].startswith("account:")
+        ]
+        missing = max(pair - len(configured), 0)
+        paired = await pair_discovered(api, missing, directory, limit_s=120)
+        _LOGGER.info("paired %d discovered Q.rad(s)", paired)
+        await place_in_rooms(api)
+        await publish_dashboard(api)
+    return token
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Set up a running Home Assistant as the demo house."""
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator.house", description=__doc__
+    )
+    parser.add_argument("--url", default="http://127.0.0.1:8123")
+    parser.add_argument("--directory", type=Path, help="the fleet's registry (JSON)")
+    parser.add_argument(
+        "--pair", type=int, default=2, help="Q.rads to pair (default 2)"
+    )
+    parser.add_argument("--token-file", type=Path, help="write an access token there")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    directory = None
+    if args.directory:
+        # The fleet writes it as it starts, maybe after this command.
+        deadline = time.monotonic() + 120
+        while not args.directory.exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        directory = Directory.load(args.directory)
+    token = asyncio.run(set_up_house(args.url, directory, args.pair))
+    if args.token_file:
+        args.token_file.write_text(token)
+    print(  # noqa: T201
+        json.dumps({"url": args.url, "username": DEMO_USER, "password": DEMO_PASSWORD}),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
