@@ -22,29 +22,50 @@ sys.path.insert(0, str(REPO))
 from simulator.house import DEMO_PASSWORD, DEMO_USER  # noqa: E402
 
 STOP_GRACE_S = 20
+HA_PORT = 8123
 
 
-async def _run(commands: list[list[str]], setup: list[str]) -> int:
+async def _port_open(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
+
+
+async def _run(first: list[list[str]], later: list[list[str]], setup: list[str]) -> int:
+    """Home Assistant first; the Q.rads once it listens, as if plugged in then."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    children = [
-        await asyncio.create_subprocess_exec(*command, cwd=REPO, env=env)
-        for command in commands
-    ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    children = [
+        await asyncio.create_subprocess_exec(*command, cwd=REPO, env=env)
+        for command in first
+    ]
+    while not stop.is_set() and not await _port_open(HA_PORT):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+    if not stop.is_set():
+        children += [
+            await asyncio.create_subprocess_exec(*command, cwd=REPO, env=env)
+            for command in later
+        ]
     waits = [asyncio.ensure_future(child.wait()) for child in children]
-    setup_process = await asyncio.create_subprocess_exec(*setup, cwd=REPO, env=env)
-    if await setup_process.wait() == 0:
-        print(
-            "\nqrad: ready on http://127.0.0.1:8123 - log in as "
-            f"{DEMO_USER} / {DEMO_PASSWORD}. One more Q.rad waits under\n"
-            "qrad: Settings > Devices & services > Discovered. Ctrl-C stops it all.\n",
-            flush=True,
-        )
-    else:
-        print("qrad: setting the demo house up failed (see above)", flush=True)
+    if not stop.is_set():
+        setup_process = await asyncio.create_subprocess_exec(*setup, cwd=REPO, env=env)
+        if await setup_process.wait() == 0:
+            print(
+                "\nqrad: ready on http://127.0.0.1:8123 - log in as "
+                f"{DEMO_USER} / {DEMO_PASSWORD}. One more Q.rad waits under\n"
+                "qrad: Settings > Devices & services > Discovered. Ctrl-C stops it.\n",
+                flush=True,
+            )
+        else:
+            print("qrad: setting the demo house up failed (see above)", flush=True)
     stopper = asyncio.ensure_future(stop.wait())
     await asyncio.wait([*waits, stopper], return_when=asyncio.FIRST_COMPLETED)
     for child in children:
@@ -81,10 +102,11 @@ def main() -> int:
             *("--config", str(REPO / "config"), "--skip-pip"),
         ],
     ]
+    later: list[list[str]] = []
     directory = REPO / ".cache" / "run" / "directory.json"
     directory.parent.mkdir(parents=True, exist_ok=True)
     directory.unlink(missing_ok=True)
-    commands.append(
+    later.append(
         [
             *(sys.executable, "-m", "simulator", "--auto-pair"),
             *("--count", str(args.qrads), "--speed", str(args.speed)),
@@ -106,7 +128,7 @@ def main() -> int:
         "qrad: and secret the emulated cloud prints below.",
         flush=True,
     )
-    return asyncio.run(_run(commands, setup))
+    return asyncio.run(_run(commands, later, setup))
 
 
 if __name__ == "__main__":

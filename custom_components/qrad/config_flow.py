@@ -175,6 +175,7 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
             updates={CONF_HOST: self._host, CONF_PORT: self._port}
         )
         if (error := await self._async_read_info()) is not None:
+            LOGGER.debug("Discovered Q.rad at %s not offered: %s", self._host, error)
             return self.async_abort(reason=error)
         self.context["title_placeholders"] = {"name": self._name}
         return await self.async_step_zeroconf_confirm()

@@ -91,13 +91,15 @@ class Mosquitto:
         (workdir / "mosquitto.conf").write_text("\n".join(lines) + "\n")
         self._configured = True
 
-    async def start(self) -> None:
-        """Start mosquitto and wait until it accepts connections."""
+    async def prepare(self) -> list[str]:
+        """Write the configuration; the command that runs this broker."""
         if not self._configured:
             await self._configure()
-        self._process = await asyncio.create_subprocess_exec(
-            _binary("mosquitto"), "-c", str(self._workdir / "mosquitto.conf")
-        )
+        return [_binary("mosquitto"), "-c", str(self._workdir / "mosquitto.conf")]
+
+    async def start(self) -> None:
+        """Start mosquitto and wait until it accepts connections."""
+        self._process = await asyncio.create_subprocess_exec(*await self.prepare())
         for _ in range(200):
             if self._process.returncode is not None:
                 raise RuntimeError(f"mosquitto exited with {self._process.returncode}")

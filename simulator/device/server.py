@@ -489,6 +489,8 @@ class UnitServer:
         return web.json_response(
             {
                 "room_temperature": unit.room.temperature,
+                "target_temperature": unit.target,
+                "hvac_mode": unit.hvac_mode,
                 "power_w": unit.power_w,
                 "control": unit.control,
                 "people": unit.people,

@@ -1,0 +1,180 @@
+"""The whole house as separate processes: mosquitto, the controller, the Q.rads, HA.
+
+Each piece runs as it does for a user (`python -m homeassistant`,
+`python -m simulator`, `python -m simulator.cloud`, mosquitto), on loopback and
+the emulated LAN, so that the tests can kill and restart any of them. The tests
+act through Home Assistant's REST and WebSocket APIs, as the dashboard and the
+mobile app do, and look at the Q.rads and the cloud from outside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+import os
+from pathlib import Path
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import pytest_socket
+
+from simulator.cloud.access import Directory
+from simulator.cloud.mosquitto import Mosquitto
+from simulator.fleet import lan_pool
+from simulator.identity import make_identities
+from simulator.testing import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = 7
+COUNT = 3
+SPEED = 60.0
+# Not 8080: the other tests put their own emulated Q.rads there.
+UNIT_PORT = 8180
+
+
+@dataclass
+class House:
+    """Handles on every process of the house, and where each listens."""
+
+    workdir: Path
+    directory: Directory
+    broker_port: int
+    ha_port: int
+    origin: float
+    mosquitto: list[str]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    token: str = ""
+
+    @property
+    def ha_url(self) -> str:
+        """Home Assistant's address."""
+        return f"http://127.0.0.1:{self.ha_port}"
+
+    @property
+    def broker_url(self) -> str:
+        """The broker, as Q.rads and Home Assistant reach it."""
+        return f"mqtt://127.0.0.1:{self.broker_port}"
+
+    def unit_url(self, index: int) -> str:
+        """The emulated Q.rad number `index`."""
+        return f"http://{lan_pool()[index]}:{UNIT_PORT}"
+
+    def start(self, name: str) -> None:
+        """Start one of: mosquitto, fleet, controller, homeassistant."""
+        commands = {
+            "mosquitto": self.mosquitto,
+            "fleet": [
+                *(sys.executable, "-m", "simulator", "--auto-pair"),
+                *("--count", str(COUNT), "--seed", str(SEED), "--speed", str(SPEED)),
+                *("--base-port", str(UNIT_PORT)),
+                *("--broker", self.broker_url, "--time-origin", str(self.origin)),
+            ],
+            "controller": [
+                *(sys.executable, "-m", "simulator.cloud"),
+                *("--directory", str(self.workdir / "directory.json")),
+                *("--broker", self.broker_url, "--speed", str(SPEED)),
+                *("--time-origin", str(self.origin)),
+            ],
+            "homeassistant": [
+                *(sys.executable, "-m", "homeassistant"),
+                *("--config", str(self.workdir / "config"), "--skip-pip"),
+            ],
+        }
+        log = (self.workdir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(  # noqa: S603
+            commands[name],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        """Stop one process (SIGKILL for a crash) and wait for it."""
+        process = self.processes.pop(name)
+        process.send_signal(sig)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def broker(self, action: str) -> None:
+        """Start, stop or kill (a crash) mosquitto."""
+        if action == "start":
+            self.start("mosquitto")
+            _wait_for_port(self.broker_port)
+        else:
+            crash = action == "kill"
+            self.stop("mosquitto", signal.SIGKILL if crash else signal.SIGTERM)
+
+    def log(self, name: str) -> str:
+        """What a process printed, for failure messages."""
+        return (self.workdir / f"{name}.log").read_text(errors="replace")[-3000:]
+
+
+def _wait_for_port(port: int, limit_s: float = 20) -> None:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+def _write_config(config: Path, ha_port: int) -> None:
+    config.mkdir(parents=True)
+    yaml = (REPO / "config" / "configuration.yaml").read_text()
+    yaml += f"\nhttp:\n  server_host: 127.0.0.1\n  server_port: {ha_port}\n"
+    (config / "configuration.yaml").write_text(yaml)
+
+
+@pytest.fixture(scope="module")
+def house() -> Iterator[House]:
+    """mosquitto, the controller, three Q.rads and Home Assistant, running."""
+    if not lan_pool():
+        pytest.skip("end-to-end tests need the emulated LAN (scripts/test makes it)")
+    if shutil.which("mosquitto", path="/usr/sbin:/usr/bin") is None:
+        pytest.skip("mosquitto is not installed")
+    # Module fixtures run before the per-test socket permission of conftest.py.
+    pytest_socket.enable_socket()
+    pytest_socket.socket_allow_hosts(["127.0.0.1", "172.30.0.0/16"])
+    # In the repository (git-ignored), not in the sandbox's /tmp, so that the
+    # processes' logs outlive a failed run.
+    workdir = REPO / ".cache" / "e2e" / time.strftime("%Y%m%d-%H%M%S")
+    workdir.mkdir(parents=True)
+    identities = make_identities(COUNT, SEED)
+    directory = Directory.for_fleet(identities, SEED)
+    directory.save(workdir / "directory.json")
+    ha_port = free_port()
+    _write_config(workdir / "config", ha_port)
+    broker_port = free_port()
+    mosquitto = Mosquitto(directory, workdir / "mosquitto", port=broker_port)
+    house = House(
+        workdir=workdir,
+        directory=directory,
+        broker_port=broker_port,
+        ha_port=ha_port,
+        origin=time.time(),
+        mosquitto=asyncio.run(mosquitto.prepare()),
+    )
+    house.broker("start")
+    # Q.rads are plugged in once Home Assistant runs, as at home: one that
+    # announces itself while Home Assistant is still starting may be missed
+    # until it announces itself again.
+    for name in ("controller", "homeassistant"):
+        house.start(name)
+    _wait_for_port(ha_port, limit_s=180)
+    house.start("fleet")
+    try:
+        yield house
+    finally:
+        for name in list(house.processes):
+            house.stop(name)

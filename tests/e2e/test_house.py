@@ -1,0 +1,253 @@
+"""A user's day with the real processes: discover, pair, heat, talk, restart.
+
+The tests run in order on one house (module fixture): each builds on the Q.rad
+paired by the first. They act only through Home Assistant's APIs, and check the
+result where a user would feel it: on the emulated Q.rad and in the cloud.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+import json
+import signal
+import time
+from typing import Any
+
+import aiohttp
+import aiomqtt
+import pytest
+
+from simulator.cloud.endpoint import BrokerEndpoint
+from simulator.cloud.link import make_client
+from simulator.house import (
+    HomeAssistantApi,
+    discovered_qrads,
+    onboard_or_login,
+    pair_flow,
+    place_in_rooms,
+    wait_until_up,
+)
+
+from .conftest import COUNT, House
+
+pytestmark = pytest.mark.timeout(600)
+CLIMATE = "climate.living_room"
+
+
+async def _api(house: House, session: aiohttp.ClientSession) -> HomeAssistantApi:
+    await wait_until_up(session, house.ha_url, 180)
+    house.token = house.token or await onboard_or_login(session, house.ha_url)
+    return HomeAssistantApi(session, house.ha_url, house.token)
+
+
+def act(house: House, scenario: Callable[[HomeAssistantApi], Awaitable[Any]]) -> Any:
+    """Run `scenario` with a logged-in API client."""
+
+    async def main() -> Any:
+        async with aiohttp.ClientSession() as session:
+            return await scenario(await _api(house, session))
+
+    return asyncio.run(main())
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], limit_s: float = 90) -> None:
+    """Wait until `check()` holds (real processes, accelerated time)."""
+    deadline = time.monotonic() + limit_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {limit_s} s: {check}")
+        await asyncio.sleep(0.5)
+
+
+async def unit_debug(house: House, index: int = 0) -> dict[str, Any]:
+    """The emulated Q.rad's own view (the emulator's debug endpoint)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{house.unit_url(index)}/_emulator/debug") as answer,
+    ):
+        debug: dict[str, Any] = await answer.json()
+        return debug
+
+
+async def cloud_view(house: House, index: int = 0) -> dict[str, dict[str, Any]]:
+    """The retained setpoint and status of a Q.rad, read as its owner's account."""
+    serial = _serial(house, index)
+    account = house.directory.units[serial][0]
+    endpoint = BrokerEndpoint(host="127.0.0.1", port=house.broker_port)
+    seen: dict[str, dict[str, Any]] = {}
+    client = make_client(
+        endpoint,
+        username=account,
+        password=house.directory.accounts[account],
+        identifier=f"e2e-{time.monotonic_ns()}",
+    )
+    try:
+        async with client:
+            await client.subscribe(f"qrad/v1/acct/{account}/{serial}/+", qos=1)
+            try:
+                async with asyncio.timeout(1.5):
+                    async for message in client.messages:
+                        kind = message.topic.value.rsplit("/", 1)[1]
+                        seen[kind] = json.loads(message.payload)  # type: ignore[arg-type]
+            except TimeoutError:
+                pass
+    except aiomqtt.MqttError:
+        return {}
+    return seen
+
+
+def _serial(house: House, index: int) -> str:
+    from simulator.identity import make_identities  # noqa: PLC0415
+
+    from .conftest import SEED  # noqa: PLC0415
+
+    return make_identities(COUNT, SEED)[index].serial
+
+
+async def set_temperature(api: HomeAssistantApi, target: float) -> None:
+    """What the thermostat card does."""
+    await api.call(
+        "climate", "set_temperature", {"entity_id": CLIMATE, "temperature": target}
+    )
+
+
+async def cloud_has(house: House, target: float) -> bool:
+    """The cloud holds `target` as the latest setpoint, and acknowledged it."""
+    view = await cloud_view(house)
+    setpoint, status = view.get("setpoint"), view.get("status")
+    return (
+        setpoint is not None
+        and status is not None
+        and setpoint["target_temperature"] == target
+        and status["setpoint_seq"] == setpoint["seq"]
+    )
+
+
+def test_discovered_qrads_are_offered_and_one_is_paired(house: House) -> None:
+    """Every announced Q.rad is offered; pairing one (with its account) adds it."""
+
+    async def scenario(api: HomeAssistantApi) -> None:
+        async def all_offered() -> bool:
+            return len(await discovered_qrads(api)) == COUNT
+
+        await eventually(all_offered)
+        flows = await discovered_qrads(api)
+        living = next(
+            flow
+            for flow in flows
+            if flow["context"]["title_placeholders"]["name"] == "Living room"
+        )
+        await pair_flow(api, living["flow_id"], house.directory)
+
+        async def thermostat_ready() -> bool:
+            state = await api.state(CLIMATE)
+            return state is not None and state["state"] != "unavailable"
+
+        await eventually(thermostat_ready)
+        assert len(await discovered_qrads(api)) == COUNT - 1
+
+    act(house, scenario)
+
+
+def test_a_new_target_reaches_the_qrad_and_the_cloud_and_the_room_follows(
+    house: House,
+) -> None:
+    """The room warms to the new target, visible in Home Assistant's history."""
+
+    async def scenario(api: HomeAssistantApi) -> None:
+        started = datetime.now(UTC)
+        room = (await unit_debug(house))["room_temperature"]
+        target = min(round((room + 1.5) * 2) / 2, 30.0)
+        await set_temperature(api, target)
+        assert (await unit_debug(house))["target_temperature"] == target
+        await eventually(lambda: cloud_has(house, target))
+
+        async def warm() -> bool:
+            return abs((await unit_debug(house))["room_temperature"] - target) < 0.5
+
+        await eventually(warm, limit_s=240)
+        history = await api.get(
+            f"/api/history/period/{started.isoformat()}"
+            "?filter_entity_id=sensor.living_room_temperature&minimal_response"
+        )
+        readings = [
+            float(item["state"]) for item in history[0] if item["state"][0].isdigit()
+        ]
+        assert len(readings) > 2
+        assert readings[-1] > readings[0]
+
+    act(house, scenario)
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "target"),
+    [
+        ("en", "set the living room to 21 degrees", 21.0),
+        ("fr", "règle le salon à 19 degrés", 19.0),
+    ],
+)
+def test_assist_sets_the_temperature_in_english_and_french(
+    house: House, language: str, sentence: str, target: float
+) -> None:
+    """A sentence to Assist changes the Q.rad's target and reaches the cloud."""
+
+    async def scenario(api: HomeAssistantApi) -> None:
+        await place_in_rooms(api)
+        answer = await api.converse(sentence, language)
+        assert answer["response"]["response_type"] == "action_done", answer
+        state = await api.state(CLIMATE)
+        assert state is not None
+        assert state["attributes"]["temperature"] == target
+        assert (await unit_debug(house))["target_temperature"] == target
+        await eventually(lambda: cloud_has(house, target))
+
+    act(house, scenario)
+
+
+def test_broker_controller_and_qrad_restarts_lose_no_setpoint(house: House) -> None:
+    """A broker crash, a controller restart and a Q.rad reboot: the last word wins."""
+
+    async def during_broker_crash(api: HomeAssistantApi) -> None:
+        await set_temperature(api, 22.5)
+
+    house.broker("kill")
+    act(house, during_broker_crash)
+    house.broker("start")
+    house.stop("controller", signal.SIGKILL)
+    house.start("controller")
+
+    async def after(api: HomeAssistantApi) -> None:
+        await eventually(lambda: cloud_has(house, 22.5), limit_s=120)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{house.unit_url(0)}/_emulator/faults", json={"fault": "reboot"}
+            ) as answer,
+        ):
+            assert answer.status == 200
+        await set_temperature(api, 20.5)
+        assert (await unit_debug(house))["target_temperature"] == 20.5
+        await eventually(lambda: cloud_has(house, 20.5))
+
+    act(house, after)
+
+
+def test_home_assistant_restart_keeps_the_waiting_setpoint(house: House) -> None:
+    """A setpoint made while the cloud is down survives a restart of Home Assistant."""
+
+    async def while_cloud_down(api: HomeAssistantApi) -> None:
+        await set_temperature(api, 23.5)
+        assert (await unit_debug(house))["target_temperature"] == 23.5
+
+    house.broker("stop")
+    act(house, while_cloud_down)
+    house.stop("homeassistant")
+    house.broker("start")
+    house.start("homeassistant")
+
+    async def after_restart(api: HomeAssistantApi) -> None:
+        await eventually(lambda: cloud_has(house, 23.5), limit_s=180)
+
+    act(house, after_restart)
