@@ -18,8 +18,10 @@ import tempfile
 from simulator.clock import Clock
 
 from .access import Directory
+from .options import add_policy_arguments
 from .scheduler import DEFAULT_TARIFF_EUR_PER_KWH
 from .service import CloudService
+from .trace import Trace
 from .urls import parse_broker_url
 
 
@@ -36,6 +38,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--time-origin", type=float)
     parser.add_argument(
         "--tariff", type=float, default=DEFAULT_TARIFF_EUR_PER_KWH, help="EUR/kWh"
+    )
+    add_policy_arguments(parser)
+    parser.add_argument(
+        "--worker", type=int, default=1, help="this worker's number (client id)"
+    )
+    parser.add_argument(
+        "--shared-group",
+        help="share the fleet with other workers of this MQTT 5 shared "
+        "subscription group (needs --broker; docs/scaling.md)",
     )
     return parser.parse_args(argv)
 
@@ -54,6 +65,10 @@ async def run(args: argparse.Namespace) -> None:
         external=external,
         port=args.broker_port,
         tariff_eur_per_kwh=args.tariff,
+        policy=args.policy,
+        trace=Trace.load(args.trace) if args.trace else None,
+        worker=args.worker,
+        shared_group=args.shared_group,
     )
     await cloud.start()
     try:

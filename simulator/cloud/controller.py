@@ -22,6 +22,7 @@ from .endpoint import BrokerEndpoint
 from .link import keep_connected, make_client
 from .messages import MessageError, Setpoint, Telemetry, decode
 from .scheduler import CONTROL_PERIOD_S, DEFAULT_TARIFF_EUR_PER_KWH, Outcome, Scheduler
+from .trace import Trace
 
 _LOGGER = logging.getLogger(__name__)
 AVAILABILITY = "qrad/v1/cloud/availability"
@@ -30,7 +31,7 @@ AVAILABILITY = "qrad/v1/cloud/availability"
 class Controller:
     """One controller worker for the whole directory."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (configuration, by keyword)
         self,
         directory: Directory,
         endpoint: BrokerEndpoint,
@@ -39,8 +40,22 @@ class Controller:
         tariff_eur_per_kwh: float = DEFAULT_TARIFF_EUR_PER_KWH,
         period_s: float = CONTROL_PERIOD_S,
         worker: int = 1,
+        policy: str = "pi",
+        trace: Trace | None = None,
+        shared_group: str | None = None,
     ) -> None:
-        """Configure; nothing runs until `start`."""
+        """Configure; nothing runs until `start`.
+
+        `policy` is `pi` (6.8), `threshold` or `predictive` (docs/scheduling.md);
+        the last two run the jobs of `trace`, or a trace generated for the fleet.
+        With `shared_group`, this is one of several workers sharing the fleet
+        through MQTT 5 shared subscriptions (docs/scaling.md).
+        """
+        if shared_group is not None and policy != "pi":
+            raise ValueError("shared workers run the pi policy (docs/scaling.md)")
+        self.shared_group = shared_group
+        self.telemetry_handled = 0
+        self._inflight: set[asyncio.Task[None]] = set()
         self.directory = directory
         self.endpoint = endpoint
         self.clock = clock
@@ -49,6 +64,8 @@ class Controller:
             owners=directory.owners,
             tariff_eur_per_kwh=tariff_eur_per_kwh,
             period_s=period_s,
+            policy=policy,
+            trace=trace,
         )
         # Set once subscribed: from then on no setpoint can be missed.
         self.connected = asyncio.Event()
@@ -79,12 +96,18 @@ class Controller:
             password=self.directory.controller_secret,
             identifier=f"controller-{self.worker}",
             will=aiomqtt.Will(AVAILABILITY, "offline", qos=1, retain=True),
+            protocol=aiomqtt.ProtocolVersion.V5
+            if self.shared_group
+            else aiomqtt.ProtocolVersion.V311,
         )
 
     def _on_down(self) -> None:
         self.connected.clear()
 
     async def _serve(self, client: aiomqtt.Client) -> None:
+        if self.shared_group is not None:
+            await self._serve_shared(client, self.shared_group)
+            return
         await client.subscribe("qrad/v1/acct/+/+/status", qos=1)
         await client.subscribe("qrad/v1/acct/+/+/setpoint", qos=1)
         await client.subscribe("qrad/v1/dev/+/telemetry", qos=0)
@@ -103,6 +126,73 @@ class Controller:
                 await self._handle(client, message)
         finally:
             background.cancel()
+
+    async def _announce(self, client: aiomqtt.Client) -> None:
+        await client.publish(AVAILABILITY, "online", qos=1, retain=True)
+        for account in self.directory.accounts:
+            await client.publish(
+                f"qrad/v1/acct/{account}/cloud",
+                json.dumps({"online": True, "updated_at": iso(self.clock.now())}),
+                qos=1,
+                retain=True,
+            )
+
+    async def _serve_shared(self, client: aiomqtt.Client, group: str) -> None:
+        """One of several workers: all setpoints, a share of the telemetry.
+
+        Every worker holds every setpoint (retained, and rare); the broker hands
+        each telemetry message to one worker of the group, which takes that
+        Q.rad's step at once from the loop state the unit echoes.
+        """
+        await client.subscribe("qrad/v1/acct/+/+/setpoint", qos=1)
+        await client.subscribe(f"$share/{group}/qrad/v1/dev/+/telemetry", qos=0)
+        await client.subscribe(AVAILABILITY, qos=1)
+        await self._announce(client)
+        self.connected.set()
+        async for message in client.messages:
+            levels = message.topic.value.split("/")
+            try:
+                if message.topic.value == AVAILABILITY:
+                    # Another worker's last will: the cloud is still here.
+                    if message.payload in {b"offline", "offline"}:
+                        await client.publish(AVAILABILITY, "online", qos=1, retain=True)
+                elif levels[2] == "acct" and levels[5] == "setpoint":
+                    setpoint = Setpoint.parse(_bytes(message.payload), levels[4])
+                    outcome = self.scheduler.apply_setpoint(levels[3], setpoint)
+                    self.setpoints_received += outcome is Outcome.APPLIED
+                elif levels[2] == "dev" and levels[4] == "telemetry":
+                    publishes = self._step_shared(levels[3], message.payload)
+                    if publishes:
+                        # Acknowledged in the background: the next message waits
+                        # for no round trip.
+                        task = asyncio.create_task(_publish_all(client, publishes))
+                        self._inflight.add(task)
+                        task.add_done_callback(self._inflight.discard)
+            except MessageError as err:
+                _LOGGER.warning("dropped a message on %s: %s", message.topic.value, err)
+
+    def _step_shared(self, serial: str, payload: object) -> list[tuple[str, str]]:
+        """One Q.rad's step on its telemetry: the control and status to publish."""
+        telemetry = Telemetry.parse(_bytes(payload), serial)
+        if telemetry.loop_state is not None:
+            self.scheduler.adopt_loop_state(serial, telemetry.loop_state)
+        now = self.clock.now()
+        if not self.scheduler.apply_telemetry(telemetry, now):
+            return []
+        decision = self.scheduler.step_unit(serial, now)
+        if decision is None or decision.control is None:
+            return []
+        self.telemetry_handled += 1
+        loop_state = decision.control["loop_state"]
+        assert isinstance(loop_state, dict)
+        loop_state["worker"] = self.worker
+        return [
+            (f"qrad/v1/dev/{serial}/control", json.dumps(decision.control)),
+            (
+                f"qrad/v1/acct/{decision.account}/{serial}/status",
+                json.dumps(decision.status),
+            ),
+        ]
 
     async def _handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
         levels = message.topic.value.split("/")
@@ -163,6 +253,17 @@ class Controller:
             json.dumps(status),
             qos=1,
             retain=True,
+        )
+
+
+async def _publish_all(client: aiomqtt.Client, messages: list[tuple[str, str]]) -> None:
+    """Publish retained QoS 1 messages together; a dropped session drops them."""
+    with contextlib.suppress(aiomqtt.MqttError):
+        await asyncio.gather(
+            *(
+                client.publish(topic, payload, qos=1, retain=True)
+                for topic, payload in messages
+            )
         )
 
 

@@ -22,6 +22,7 @@ def make_client(
     password: str,
     identifier: str,
     will: aiomqtt.Will | None = None,
+    protocol: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V311,
 ) -> aiomqtt.Client:
     """A client for `endpoint`, verifying its certificate when it speaks TLS."""
     context = None
@@ -37,7 +38,7 @@ def make_client(
         tls_context=context,
         keepalive=10,
         timeout=5,
-        protocol=aiomqtt.ProtocolVersion.V311,
+        protocol=protocol,
     )
 
 

@@ -115,6 +115,8 @@ class Telemetry:
     compute_tflop: float
     control: str
     timestamp: datetime
+    # The controller's loop state, echoed from the last control message (6.5).
+    loop_state: dict[str, Any] | None = None
 
     @classmethod
     def parse(cls, payload: bytes | str, topic_serial: str) -> Telemetry:
@@ -133,4 +135,7 @@ class Telemetry:
             compute_tflop=_number(data, "compute_tflop", 0.0, 1e18),
             control=_choice(data, "control", frozenset({"cloud", "local"})),
             timestamp=_time(data, "timestamp"),
+            loop_state=state
+            if isinstance(state := data.get("loop_state"), dict)
+            else None,
         )

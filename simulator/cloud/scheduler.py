@@ -2,18 +2,41 @@
 
 The controller feeds it setpoints, telemetry and the clock; every control period
 it returns, per Q.rad, the control message for the unit and the status for the
-homeowner. Keeping it pure lets the tests drive it period by period.
+homeowner. Keeping it pure lets the tests drive it period by period, and the
+building scenario (`simulator.building`) run a winter day in minutes.
+
+Three policies decide the power and the compute (`policy`):
+
+- `pi` (the default): the PI controller of 6.8 and paid jobs of 50 W each;
+- `threshold` and `predictive`: three motherboards per Q.rad with frequency
+  steps, and a queue of high, low and filler work (`compute.py`,
+  `policies.py`), fed by a job trace (`trace.py`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 import math
 import random
 
+from simulator.device.physics import outdoor_temperature
+
+from .compute import Accounts, JobClass, QradCompute, advance, kill
 from .messages import MAX_POWER_W, Setpoint, Telemetry
+from .policies import (
+    FROST_GUARD_C,
+    Context,
+    Policy,
+    Queue,
+    RoomEstimate,
+    UnitState,
+    make_policy,
+    unit_estimate,
+)
+from .trace import Trace, Workload, generate
 
 JOB_POWER_W = 50.0
 GFLOPS_PER_W = 1.2
@@ -24,6 +47,9 @@ CONTROL_PERIOD_S = 30.0
 GAIN_PER_K = 250.0 / MAX_POWER_W
 INTEGRAL_TIME_S = 1800.0
 STALE_AFTER_PERIODS = 3
+POLICIES = ("pi", "threshold", "predictive")
+# A generated workload (no trace given) covers this long, then starts over.
+GENERATED_TRACE_S = 7 * 86_400.0
 
 
 class Outcome(StrEnum):
@@ -50,6 +76,11 @@ class UnitLedger:
     power_target_w: float = 0.0
     jobs_running: int = 0
     heat_source: str = "off"
+    # The motherboard policies' state of this Q.rad.
+    compute: QradCompute = field(default_factory=QradCompute)
+    estimate: RoomEstimate | None = None
+    estimated_at: datetime | None = None
+    carry_w: float = 0.0
 
     def target(self) -> tuple[float, str, float] | None:
         """Target, mode and power cap: the homeowner's setpoint, else the unit's own."""
@@ -109,14 +140,37 @@ class Scheduler:
     tariff_eur_per_kwh: float = DEFAULT_TARIFF_EUR_PER_KWH
     period_s: float = CONTROL_PERIOD_S
     jobs: JobQueue = field(default_factory=JobQueue)
+    policy: str = "pi"
+    # The motherboard policies' work: a trace, else one generated from `job_seed`.
+    trace: Trace | None = None
+    job_seed: int = 1
+    # The outdoor temperature the predictive policy plans with (a forecast).
+    weather: Callable[[datetime], float] = outdoor_temperature
+    # Floor areas known to the operator, for the predictive policy's models.
+    areas: dict[str, float] = field(default_factory=dict)
     ledgers: dict[str, UnitLedger] = field(init=False)
+    queue: Queue = field(init=False, default_factory=Queue)
+    accounts: Accounts = field(init=False, default_factory=Accounts)
+    workload: Workload | None = field(init=False, default=None)
+    _policy: Policy | None = field(init=False, default=None)
+    _last_period: datetime | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        """One ledger per owned serial."""
+        """One ledger per owned serial; the policy and its workload."""
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}")
         self.ledgers = {
             serial: UnitLedger(serial=serial, account=account)
             for serial, account in self.owners.items()
         }
+        if self.policy != "pi":
+            self._policy = make_policy(self.policy)
+            trace = self.trace or generate(
+                self.job_seed,
+                qrads=max(len(self.owners), 1),
+                duration_s=GENERATED_TRACE_S,
+            )
+            self.workload = Workload(trace=trace)
 
     def apply_setpoint(self, account: str, setpoint: Setpoint) -> Outcome:
         """Apply by seq: latest wins, duplicates and stale ones are ignored."""
@@ -154,14 +208,69 @@ class Scheduler:
         if ledger is not None:
             ledger.energy_kwh = max(ledger.energy_kwh, energy_kwh)
 
+    def adopt_loop_state(self, serial: str, state: dict[str, object]) -> None:
+        """Continue a Q.rad's loop from the state its telemetry echoes (shared workers).
+
+        Whichever worker handled the Q.rad last wrote it into the control
+        message; the unit sends it back, so any worker can take the next step.
+        """
+        ledger = self.ledgers.get(serial)
+        if ledger is None:
+            return
+        values = {
+            key: float(value)
+            for key, value in state.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+        echoed_meter = values.get("meter_kwh")
+        if ledger.meter_kwh is not None and (
+            echoed_meter is None or echoed_meter < ledger.meter_kwh
+        ):
+            return  # this worker's own state is the fresher one
+        if "integral" in values:
+            ledger.integral = min(max(values["integral"], 0.0), 1.0)
+        if "energy_kwh" in values:
+            ledger.energy_kwh = max(ledger.energy_kwh, values["energy_kwh"])
+        if "meter_kwh" in values:
+            ledger.meter_kwh = values["meter_kwh"]
+
+    def loop_state(self, ledger: UnitLedger) -> dict[str, object]:
+        """What the next step of this Q.rad's loop needs, for the control message."""
+        return {
+            "integral": round(ledger.integral, 6),
+            "energy_kwh": round(ledger.energy_kwh, 6),
+            "meter_kwh": ledger.meter_kwh,
+        }
+
+    def step_unit(self, serial: str, now: datetime) -> Decision | None:
+        """One Q.rad's step of the `pi` loop, on its telemetry (shared workers)."""
+        if self._policy is not None:
+            raise ValueError("per-unit steps are for the pi policy")
+        ledger = self.ledgers.get(serial)
+        if ledger is None or not self._is_live(ledger, now):
+            return None
+        self._plan_power(ledger)
+        self._hand_out_jobs([ledger], now)
+        control = self._control(ledger, now)
+        control["loop_state"] = self.loop_state(ledger)
+        return Decision(
+            serial=serial,
+            account=ledger.account,
+            control=control,
+            status=self.status(ledger, now),
+        )
+
     def run_period(self, now: datetime) -> list[Decision]:
         """Steps 1-6 of the control loop for every Q.rad."""
         live = [
             ledger for ledger in self.ledgers.values() if self._is_live(ledger, now)
         ]
-        for ledger in live:
-            self._plan_power(ledger)
-        self._hand_out_jobs(live, now)
+        if self._policy is not None:
+            self._run_compute(live, now)
+        else:
+            for ledger in live:
+                self._plan_power(ledger)
+            self._hand_out_jobs(live, now)
         decisions = []
         for ledger in self.ledgers.values():
             if ledger not in live:
@@ -179,23 +288,114 @@ class Scheduler:
         return decisions
 
     def status(self, ledger: UnitLedger, now: datetime) -> dict[str, object]:
-        """The status message of 6.4."""
+        """The status message of 6.4 (with the additive fields of the policies)."""
         power = ledger.power_target_w
-        share = JOB_POWER_W * ledger.jobs_running / power if power else 0.0
         telemetry = ledger.telemetry
-        return {
+        status: dict[str, object] = {
             "serial": ledger.serial,
             "setpoint_seq": ledger.setpoint.seq if ledger.setpoint else 0,
             "power_target_w": power,
             "jobs_running": ledger.jobs_running,
-            "gflops": round(GFLOPS_PER_W * power, 1),
-            "heat_share": round(min(share, 1.0), 3),
+            "gflops": round(self._gflops(ledger), 1),
+            "heat_share": round(min(self._heat_share(ledger), 1.0), 3),
             "heat_source": ledger.heat_source,
             "energy_kwh": round(ledger.energy_kwh, 4),
             "reimbursed_eur": round(ledger.energy_kwh * self.tariff_eur_per_kwh, 4),
             "room_temperature": telemetry.room_temperature if telemetry else None,
             "updated_at": _iso(now),
+            "policy": self.policy,
         }
+        if self._policy is not None:
+            compute = ledger.compute
+            status["jobs"] = {str(c): compute.count(c) for c in JobClass}
+            status["motherboards_on"] = sum(board.on for board in compute.boards)
+        return status
+
+    def _gflops(self, ledger: UnitLedger) -> float:
+        if self._policy is not None:
+            return ledger.compute.gflops
+        return GFLOPS_PER_W * ledger.power_target_w
+
+    def _heat_share(self, ledger: UnitLedger) -> float:
+        power = ledger.power_target_w
+        if not power:
+            return 0.0
+        if self._policy is not None:
+            return ledger.compute.paid_power_w / power
+        return JOB_POWER_W * ledger.jobs_running / power
+
+    def _run_compute(self, live: list[UnitLedger], now: datetime) -> None:
+        """Motherboard policies: run the last period's work, then plan the next."""
+        assert self._policy is not None
+        assert self.workload is not None
+        elapsed = 0.0
+        if self._last_period is not None:
+            elapsed = (now - self._last_period).total_seconds()
+            elapsed = min(max(elapsed, 0.0), STALE_AFTER_PERIODS * self.period_s)
+        self._last_period = now
+        live_serials = {ledger.serial for ledger in live}
+        for ledger in self.ledgers.values():
+            advance(ledger.compute, elapsed, now, self.accounts)
+            if ledger.serial not in live_serials:
+                # A silent unit's work is lost: it goes back to the queue.
+                for board in ledger.compute.boards:
+                    requeued = kill(board, self.accounts)
+                    if requeued is not None:
+                        self.queue.add(requeued)
+        for job in self.workload.arrivals(now):
+            self.queue.add(job)
+        outdoor = self.weather(now)
+        units = [self._unit_state(ledger, outdoor) for ledger in live]
+        self._policy.plan(
+            units,
+            Context(
+                now=now, queue=self.queue, accounts=self.accounts, outdoor_c=outdoor
+            ),
+        )
+        for ledger, unit in zip(live, units, strict=True):
+            ledger.carry_w = unit.carry_w
+            compute = ledger.compute
+            power = round(compute.power_w, 1)
+            ledger.power_target_w = power
+            ledger.jobs_running = compute.paid_jobs
+            if power == 0:
+                ledger.heat_source = "off"
+            elif unit.limited:
+                ledger.heat_source = "power_limited"
+            else:
+                paid = compute.paid_power_w / power
+                ledger.heat_source = "compute" if paid >= 0.5 else "filler"
+
+    def _unit_state(self, ledger: UnitLedger, outdoor: float) -> UnitState:
+        telemetry = ledger.telemetry
+        target = ledger.target()
+        assert telemetry is not None
+        assert target is not None
+        temperature, mode, cap = target
+        heating = mode != "off"
+        if self.policy == "predictive":
+            if ledger.estimate is None:
+                ledger.estimate = unit_estimate(self.areas.get(ledger.serial))
+            if ledger.estimated_at != telemetry.timestamp:
+                seconds = (
+                    (telemetry.timestamp - ledger.estimated_at).total_seconds()
+                    if ledger.estimated_at is not None
+                    else 0.0
+                )
+                ledger.estimate.update(
+                    telemetry.room_temperature, telemetry.power_w, outdoor, seconds
+                )
+                ledger.estimated_at = telemetry.timestamp
+        return UnitState(
+            serial=ledger.serial,
+            target=temperature if heating else FROST_GUARD_C,
+            air=telemetry.room_temperature,
+            cap_w=cap,
+            heating=heating,
+            compute=ledger.compute,
+            estimate=ledger.estimate,
+            carry_w=ledger.carry_w,
+        )
 
     def _is_live(self, ledger: UnitLedger, now: datetime) -> bool:
         received = ledger.telemetry_received
@@ -239,13 +439,22 @@ class Scheduler:
 
     def _control(self, ledger: UnitLedger, now: datetime) -> dict[str, object]:
         """Step 4: the control message for the unit."""
-        return {
+        control: dict[str, object] = {
             "power_target_w": ledger.power_target_w,
             "jobs_running": ledger.jobs_running,
-            "gflops_target": round(GFLOPS_PER_W * ledger.power_target_w, 1),
+            "gflops_target": round(self._gflops(ledger), 1),
             "valid_for_s": int(STALE_AFTER_PERIODS * self.period_s),
             "issued_at": _iso(now),
         }
+        if self._policy is not None:
+            control["motherboards"] = [
+                {
+                    "step": board.step if board.on else None,
+                    "work": str(board.work) if board.work else None,
+                }
+                for board in ledger.compute.boards
+            ]
+        return control
 
 
 def _iso(moment: datetime) -> str:

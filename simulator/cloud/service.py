@@ -12,6 +12,7 @@ from .controller import Controller
 from .embedded import EmbeddedBroker
 from .endpoint import BrokerEndpoint, TlsFiles
 from .scheduler import DEFAULT_TARIFF_EUR_PER_KWH
+from .trace import Trace
 
 CONNECT_TIMEOUT_S = 20.0
 
@@ -19,7 +20,7 @@ CONNECT_TIMEOUT_S = 20.0
 class CloudService:
     """Start and stop the operator's cloud for one directory of identities."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (configuration, by keyword)
         self,
         directory: Directory,
         clock: Clock,
@@ -30,6 +31,10 @@ class CloudService:
         port: int = 1883,
         tls: TlsFiles | None = None,
         tariff_eur_per_kwh: float = DEFAULT_TARIFF_EUR_PER_KWH,
+        policy: str = "pi",
+        trace: Trace | None = None,
+        worker: int = 1,
+        shared_group: str | None = None,
     ) -> None:
         """Use the broker at `external`, or run an embedded one on `host:port`."""
         self.broker = (
@@ -41,7 +46,14 @@ class CloudService:
             host=host, port=port, ca=tls.ca if tls else None
         )
         self.controller = Controller(
-            directory, self.endpoint, clock, tariff_eur_per_kwh=tariff_eur_per_kwh
+            directory,
+            self.endpoint,
+            clock,
+            tariff_eur_per_kwh=tariff_eur_per_kwh,
+            policy=policy,
+            trace=trace,
+            worker=worker,
+            shared_group=shared_group,
         )
 
     async def start(self) -> None:

@@ -37,6 +37,8 @@ class UnitCloudLink:
         self._availability_topic = f"qrad/v1/dev/{serial}/availability"
         self._control_topic = f"qrad/v1/dev/{serial}/control"
         self._task: asyncio.Task[None] | None = None
+        # The controller's loop state from the last control, echoed back (6.6).
+        self.loop_state: dict[str, object] | None = None
 
     async def start(self) -> None:
         """Connect (and keep connecting) in the background."""
@@ -88,12 +90,16 @@ class UnitCloudLink:
             jobs = int(data["jobs_running"])
             valid_for = float(data["valid_for_s"])
             issued_at = datetime.fromisoformat(data["issued_at"])
+            gflops = data.get("gflops_target")
+            gflops = None if gflops is None else max(float(gflops), 0.0)
         except (ValueError, KeyError, TypeError) as err:
             _LOGGER.warning(
                 "%s: bad control message: %s", self.unit.identity.serial, err
             )
             return
-        self.unit.apply_control(power, jobs, valid_for, issued_at)
+        if self.unit.apply_control(power, jobs, valid_for, issued_at, gflops):
+            state = data.get("loop_state")
+            self.loop_state = state if isinstance(state, dict) else None
 
     def _setpoint(self) -> tuple[float, str, float]:
         unit = self.unit
@@ -128,7 +134,7 @@ class UnitCloudLink:
             "compute_tflop": round(unit.compute_tflop, 3),
             "control": unit.control,
             "timestamp": iso_precise(unit.clock.now()),
-        }
+        } | ({"loop_state": self.loop_state} if self.loop_state is not None else {})
 
 
 def iso_precise(moment: datetime) -> str:

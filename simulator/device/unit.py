@@ -36,6 +36,7 @@ FROST_GUARD_C = 5.0
 # An emulated announcement plays this long (unit time), then the music returns.
 ANNOUNCEMENT_S = 8.0
 SOURCES = ["network", "bluetooth"]
+MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
 
 
@@ -150,6 +151,8 @@ class QradUnitModel:
     power_limit_w: float = MAX_POWER_W
     cloud_power_w: float | None = None
     cloud_jobs: int = 0
+    # The controller's GFLOPS for its power (slower steps do more per watt).
+    cloud_gflops: float | None = None
     control_valid_until: datetime | None = None
     last_control_at: datetime | None = None
     cloud_connected: bool = False
@@ -200,6 +203,15 @@ class QradUnitModel:
             return "cloud"
         return "local"
 
+    @property
+    def gflops(self) -> float:
+        """Compute delivered now: the controller's figure while it is in charge."""
+        if self.control == "cloud" and self.cloud_gflops is not None:
+            return self.cloud_gflops * min(
+                self.power_w / max(self.cloud_power_w or 0, 1e-9), 1.0
+            )
+        return self.power_w * GFLOPS_PER_W
+
     def effective_target(self) -> float:
         """What the unit heats to: off still guards against frost."""
         if self.hvac_mode == "off":
@@ -223,7 +235,7 @@ class QradUnitModel:
         self.power_w = power
         self.room.step(seconds, power, outdoor_temperature(now), self.people)
         self.energy_kwh += power * seconds / 3_600_000.0
-        self.compute_tflop += power * GFLOPS_PER_W * seconds / 1000.0
+        self.compute_tflop += self.gflops * seconds / 1000.0
         if self.media is not None and self.speaker_state == "playing":
             self.media.position_s += seconds
             if self.announcing and self.media.position_s >= ANNOUNCEMENT_S:
@@ -255,11 +267,17 @@ class QradUnitModel:
     # Cloud control (applied by the unit's cloud link).
 
     def apply_control(
-        self, power_target_w: float, jobs: int, valid_for_s: float, issued_at: datetime
+        self,
+        power_target_w: float,
+        jobs: int,
+        valid_for_s: float,
+        issued_at: datetime,
+        gflops: float | None = None,
     ) -> bool:
         """Apply a control message unless it is older than the last one."""
         if self.last_control_at is not None and issued_at < self.last_control_at:
             return False
+        self.cloud_gflops = gflops
         self.cloud_power_w = min(max(power_target_w, 0.0), MAX_POWER_W)
         self.cloud_jobs = max(jobs, 0)
         self.last_control_at = issued_at
@@ -345,6 +363,11 @@ class QradUnitModel:
     def _cancel_boost(self) -> None:
         self.boost_until = None
         self.boost_return = None
+
+    def patch_power(self, body: Mapping[str, Any]) -> None:
+        """The cap on any power target, the cloud's and the local thermostat's."""
+        _check_fields(body, {"power_limit_w"})
+        self.power_limit_w = _number(body, "power_limit_w", 0.0, MAX_POWER_W)
 
     def patch_speaker(self, body: Mapping[str, Any]) -> None:
         """Power, volume, mute, source."""
@@ -443,12 +466,25 @@ class QradUnitModel:
 
     # Environment (emulator control and the seeded life of the room).
 
+    def _free_client_ip(self) -> str:
+        """The lowest address of the access point's range no client holds."""
+        taken = {client.ip for client in self.wifi_clients}
+        return next(
+            f"192.168.50.{host}"
+            for host in range(10, 250)
+            if f"192.168.50.{host}" not in taken
+        )
+
     def client_join(
         self, mac: str | None = None, name: str | None = None
     ) -> WifiClient | None:
         """A device joins the access point."""
         if not self.wifi_enabled or len(self.wifi_clients) >= 32:
             return None
+        if mac is not None and not MAC.fullmatch(mac):
+            raise _invalid("mac", "must be a lower-case MAC like 3c:22:fb:00:11:22")
+        if name is not None and not (1 <= len(name) <= 64 and name.isprintable()):
+            raise _invalid("name", "must be 1-64 printable characters")
         number = self.rng.randrange(1 << 24)
         client = WifiClient(
             mac=mac
@@ -458,7 +494,7 @@ class QradUnitModel:
             or self.rng.choice(
                 ("Anna's phone", "Laptop", "Tablet", "Leo's phone", "TV")
             ),
-            ip=f"192.168.50.{10 + len(self.wifi_clients)}",
+            ip=self._free_client_ip(),
             signal_dbm=self.rng.randint(-80, -40),
             connected_since=self.clock.now(),
         )
@@ -534,7 +570,7 @@ class QradUnitModel:
                 "power_limit_w": self.power_limit_w,
             },
             "compute": {
-                "gflops": round(self.power_w * GFLOPS_PER_W, 1),
+                "gflops": round(self.gflops, 1),
                 "jobs_running": jobs,
                 "load": round(self.power_w / MAX_POWER_W, 3),
             },

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from simulator.clock import Clock
-from simulator.device.physics import LocalThermostat, Room, outdoor_temperature
+from simulator.device.physics import (
+    LocalThermostat,
+    Room,
+    RoomParameters,
+    outdoor_temperature,
+)
 from simulator.device.unit import QradUnitModel
 from simulator.identity import make_identities
 
@@ -13,7 +20,7 @@ STEP_S = 10.0
 
 
 def test_local_thermostat_reaches_and_holds_the_setpoint() -> None:
-    """15 C to 20 C within a few hours on 500 W, then held within 0.5 C."""
+    """15 C (after a setback) to 20 C within hours on 500 W, then held within 0.5 C."""
     room = Room.for_floor_area(20.0, temperature=15.0)
     thermostat = LocalThermostat()
     elapsed = 0.0
@@ -32,12 +39,65 @@ def test_local_thermostat_reaches_and_holds_the_setpoint() -> None:
     assert max(abs(t - 20.0) for t in settled) <= 0.5
 
 
+def test_cold_soaked_room_takes_hours_not_minutes() -> None:
+    """With its fabric cold too, 500 W need many hours, and still get there."""
+    room = Room.for_floor_area(20.0, temperature=15.0, fabric_temperature=15.0)
+    thermostat = LocalThermostat()
+    elapsed = 0.0
+    while room.temperature < 19.5:
+        power = thermostat.power(20.0, room.temperature, STEP_S, 500.0)
+        room.step(STEP_S, power, outdoor_c=5.0, people=0)
+        elapsed += STEP_S
+        assert elapsed < 24 * 3600, "500 W should warm a cold room within a day"
+    assert elapsed > 6 * 3600, "3.3 MJ/K of fabric cannot warm up in six hours"
+
+
 def test_unheated_room_drifts_to_outdoors() -> None:
-    """With no power the room cools toward the outdoor temperature, never below."""
-    room = Room.for_floor_area(20.0, temperature=20.0)
-    for _ in range(int(48 * 3600 / STEP_S)):
-        room.step(STEP_S, 0.0, outdoor_c=3.0, people=0)
-    assert 3.0 <= room.temperature < 3.5
+    """With no power the room cools toward outdoors, never below, the air first."""
+    room = Room.for_floor_area(20.0, temperature=20.0, fabric_temperature=20.0)
+    previous = room.temperature
+    for hour in range(240):
+        for _ in range(int(3600 / STEP_S)):
+            room.step(STEP_S, 0.0, outdoor_c=3.0, people=0)
+        assert 3.0 <= room.temperature <= previous
+        assert room.temperature <= room.fabric_temperature
+        previous = room.temperature
+        if hour == 0:
+            assert room.temperature < 19.5, "the air cools within the first hour"
+        if hour == 47:
+            assert room.temperature > 8.0, "the fabric keeps it warm for days"
+    assert room.temperature < 3.5
+
+
+def test_rooms_follow_the_sizing_and_vary_per_flat() -> None:
+    """500 W hold 20-25 K above outdoors; flats differ, rooms of a flat agree."""
+    for area in (14.0, 20.0, 27.0):
+        nominal = RoomParameters.nominal(area)
+        assert 20.0 <= nominal.conductance_w_per_k <= 25.0
+        assert nominal.fabric_capacity_j_per_k == pytest.approx(165_000 * area)
+        room = Room(
+            parameters=nominal,
+            temperature=20.0,
+            fabric_temperature=nominal.steady_fabric(20.0, 0.0),
+        )
+        for _ in range(2000):
+            room.step(600.0, 500.0, outdoor_c=0.0, people=0)
+        assert 20.0 <= room.temperature <= 25.5
+    flats = {RoomParameters.varied(20.0, f"7-flat-{n}") for n in range(10)}
+    assert len(flats) == 10
+    assert RoomParameters.varied(20.0, "7-flat-1") == RoomParameters.varied(
+        20.0, "7-flat-1"
+    )
+
+
+def test_people_warm_the_room() -> None:
+    """Three people add about 200 W of heat."""
+    empty = Room.for_floor_area(20.0, temperature=18.0)
+    busy = Room.for_floor_area(20.0, temperature=18.0)
+    for _ in range(360):
+        empty.step(STEP_S, 0.0, outdoor_c=5.0, people=0)
+        busy.step(STEP_S, 0.0, outdoor_c=5.0, people=3)
+    assert busy.temperature > empty.temperature + 0.3
 
 
 def test_outdoor_temperature_follows_the_day() -> None:

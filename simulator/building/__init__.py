@@ -1,0 +1,1 @@
+"""A building of Q.rads over a winter day, in-process: the policies compared."""
