@@ -22,21 +22,15 @@ sys.path.insert(0, str(REPO))
 from simulator.house import DEMO_PASSWORD, DEMO_USER  # noqa: E402
 
 STOP_GRACE_S = 20
-HA_PORT = 8123
-
-
-async def _port_open(port: int) -> bool:
-    try:
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError:
-        return False
-    writer.close()
-    await writer.wait_closed()
-    return True
+DIRECTORY = REPO / ".cache" / "run" / "directory.json"
 
 
 async def _run(first: list[list[str]], later: list[list[str]], setup: list[str]) -> int:
-    """Home Assistant first; the Q.rads once it listens, as if plugged in then."""
+    """The Q.rads and their cloud first; Home Assistant once they have announced.
+
+    Home Assistant's first mDNS query then finds every Q.rad (see the README on
+    discovery timing).
+    """
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -46,7 +40,7 @@ async def _run(first: list[list[str]], later: list[list[str]], setup: list[str])
         await asyncio.create_subprocess_exec(*command, cwd=REPO, env=env)
         for command in first
     ]
-    while not stop.is_set() and not await _port_open(HA_PORT):
+    while not stop.is_set() and not DIRECTORY.exists():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.5)
     if not stop.is_set():
@@ -96,23 +90,22 @@ def main() -> int:
         "--speed", type=float, default=60, help="their time acceleration (default 60)"
     )
     args = parser.parse_args()
-    commands = [
+    later = [
         [
             *(sys.executable, "-m", "homeassistant"),
             *("--config", str(REPO / "config"), "--skip-pip"),
         ],
     ]
-    later: list[list[str]] = []
-    directory = REPO / ".cache" / "run" / "directory.json"
+    directory = DIRECTORY
     directory.parent.mkdir(parents=True, exist_ok=True)
     directory.unlink(missing_ok=True)
-    later.append(
+    first = [
         [
             *(sys.executable, "-m", "simulator", "--auto-pair"),
             *("--count", str(args.qrads), "--speed", str(args.speed)),
             *("--directory-file", str(directory)),
         ]
-    )
+    ]
     setup = [
         *(sys.executable, "-m", "simulator.house"),
         *("--directory", str(directory), "--pair", str(max(args.qrads - 1, 1))),
@@ -120,7 +113,7 @@ def main() -> int:
     ]
     if args.socket:
         forwarder = [sys.executable, str(REPO / "scripts" / "forward.py")]
-        commands.append([*forwarder, args.socket, "127.0.0.1:8123"])
+        first.append([*forwarder, args.socket, "127.0.0.1:8123"])
     print(
         "qrad: starting Home Assistant, the emulated Q.rads and their cloud; the\n"
         "qrad: demo owner, the dashboard and the first Q.rads are set up for you.\n"
@@ -128,7 +121,7 @@ def main() -> int:
         "qrad: and secret the emulated cloud prints below.",
         flush=True,
     )
-    return asyncio.run(_run(commands, later, setup))
+    return asyncio.run(_run(first, later, setup))
 
 
 if __name__ == "__main__":

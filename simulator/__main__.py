@@ -17,7 +17,9 @@ import signal
 import tempfile
 
 from .cloud.endpoint import BrokerEndpoint
+from .cloud.options import add_policy_arguments
 from .cloud.service import CloudService
+from .cloud.trace import Trace
 from .cloud.urls import parse_broker_url
 from .fleet import Fleet, FleetConfig
 
@@ -69,6 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         help="write the accounts, units and secrets there (JSON)",
     )
+    add_policy_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -79,8 +82,6 @@ async def run(config: FleetConfig, args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     fleet = Fleet(config)
-    if args.directory_file:
-        fleet.directory.save(args.directory_file)
     cloud = None
     if config.cloud is not None and not args.broker:
         workdir = Path(tempfile.mkdtemp(prefix="qrad-cloud-"))
@@ -90,20 +91,26 @@ async def run(config: FleetConfig, args: argparse.Namespace) -> None:
             workdir,
             host=config.cloud.host,
             port=config.cloud.port,
+            policy=args.policy,
+            trace=Trace.load(args.trace) if args.trace else None,
         )
         await cloud.start()
         print(f"Cloud broker {config.cloud.url}; accounts:", flush=True)
         for account, secret in fleet.directory.accounts.items():
             print(f"  account {account}  secret {secret}", flush=True)
     try:
-        await _serve(fleet, stop)
+        await _serve(fleet, stop, args.directory_file)
     finally:
         if cloud is not None:
             await cloud.stop()
 
 
-async def _serve(fleet: Fleet, stop: asyncio.Event) -> None:
+async def _serve(fleet: Fleet, stop: asyncio.Event, directory: Path | None) -> None:
     async with fleet:
+        # Written once the units listen and have announced themselves, so that
+        # waiting for this file means waiting for a ready fleet.
+        if directory is not None:
+            fleet.directory.save(directory)
         for unit in fleet.units:
             identity = unit.unit.identity
             print(

@@ -187,7 +187,10 @@ async def test_no_secret_reaches_diagnostics_or_logs(
         blocking=True,
     )
     coordinator = device_entry.runtime_data
-    await wait_for(hass, lambda: coordinator.compute is not None)
+    hub = account.async_get_hub(hass, account_id)
+    await wait_for(
+        hass, lambda: coordinator.compute is not None and not hub.outbox.pending
+    )
     token = device_entry.data[CONF_TOKEN]
     shown = [
         json.dumps(await async_get_config_entry_diagnostics(hass, entry), default=str)
