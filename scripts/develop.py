@@ -26,10 +26,10 @@ DIRECTORY = REPO / ".cache" / "run" / "directory.json"
 
 
 async def _run(first: list[list[str]], later: list[list[str]], setup: list[str]) -> int:
-    """The Q.rads and their cloud first; Home Assistant once they have announced.
+    """The Q.rads and their cloud first, then Home Assistant and the demo setup.
 
-    Home Assistant's first mDNS query then finds every Q.rad (see the README on
-    discovery timing).
+    The fleet writes its registry once it has announced itself: the setup then
+    finds every Q.rad among the discovered ones as soon as Home Assistant runs.
     """
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     stop = asyncio.Event()
