@@ -31,6 +31,8 @@ CLIENT_ID = "http://127.0.0.1:8123/"
 DEMO_NAME = "Demo owner"
 DEMO_USER = "demo"
 DEMO_PASSWORD = "qrad-demo"  # noqa: S105 - the demo's published login
+# The demo's dashboard, in the sidebar beside Home Assistant's own overview.
+DASHBOARD = "dashboard-qrads"
 # French names of the emulated rooms, as area aliases for Assist in French.
 FRENCH_ROOMS = {
     "Living room": "salon",
@@ -375,7 +377,20 @@ async def publish_dashboard(api: HomeAssistantApi) -> None:
     entities = await api.qrad_entities()
     devices = await api.ws("config/device_registry/list")
     names = {device["id"]: device["name"] for device in devices}
-    await api.ws("lovelace/config/save", config=dashboard(entities, names))
+    dashboards = await api.ws("lovelace/dashboards/list")
+    if not any(board["url_path"] == DASHBOARD for board in dashboards):
+        await api.ws(
+            "lovelace/dashboards/create",
+            url_path=DASHBOARD,
+            title="Q.rads",
+            icon="mdi:radiator",
+            show_in_sidebar=True,
+            require_admin=False,
+            mode="storage",
+        )
+    await api.ws(
+        "lovelace/config/save", url_path=DASHBOARD, config=dashboard(entities, names)
+    )
     energy = [
         {"stat_consumption": entry["entity_id"]}
         for entry in entities

@@ -36,6 +36,7 @@ COUNT = 3
 SPEED = 60.0
 # Not 8080: the other tests put their own emulated Q.rads there.
 UNIT_PORT = 8180
+HA_PORT = 8123
 
 
 @dataclass
@@ -129,14 +130,17 @@ def _wait_for_port(port: int, limit_s: float = 20) -> None:
     raise TimeoutError(f"nothing listens on {port}")
 
 
-def _write_config(config: Path, ha_port: int) -> None:
+def _write_config(config: Path) -> None:
+    """scripts/develop's configuration, on Home Assistant's default port.
+
+    The namespace is private, so 8123 is free; another port set in YAML would
+    make Home Assistant ask the user to confirm it.
+    """
     config.mkdir(parents=True)
-    yaml = (REPO / "config" / "configuration.yaml").read_text()
-    yaml += f"\nhttp:\n  server_host: 127.0.0.1\n  server_port: {ha_port}\n"
-    (config / "configuration.yaml").write_text(yaml)
+    shutil.copy(REPO / "config" / "configuration.yaml", config / "configuration.yaml")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def house() -> Iterator[House]:
     """mosquitto, the controller, three Q.rads and Home Assistant, running."""
     if not lan_pool():
@@ -153,8 +157,8 @@ def house() -> Iterator[House]:
     identities = make_identities(COUNT, SEED)
     directory = Directory.for_fleet(identities, SEED)
     directory.save(workdir / "directory.json")
-    ha_port = free_port()
-    _write_config(workdir / "config", ha_port)
+    ha_port = HA_PORT
+    _write_config(workdir / "config")
     broker_port = free_port()
     mosquitto = Mosquitto(directory, workdir / "mosquitto", port=broker_port)
     house = House(
