@@ -1,0 +1,291 @@
+"""Soak: a building of Q.rads under random faults while setpoints keep changing.
+
+`scripts/soak` (or `python -m benchmarks.soak --minutes 3` inside the emulated
+LAN) runs 346 emulated Q.rads of 50 accounts, a real mosquitto and the
+controller, and drives them with the integration's own clients (`QradDevice`
+and `QradCloud` with file-backed outboxes) as Home Assistant would: a setpoint
+every few milliseconds to a random Q.rad, written to the unit and forwarded to
+the cloud, while dropped streams, slow answers, refused connections, reboots
+and broker restarts are injected. At the end every Q.rad's last setpoint must
+be the one its unit applies and the one the controller holds; nothing lost.
+The process's memory is sampled throughout, to show it does not grow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections import Counter
+import contextlib
+from dataclasses import dataclass, field
+import json
+from pathlib import Path
+import random
+import tempfile
+import time
+from typing import Any
+
+import aiohttp
+
+from custom_components.qrad.api import HvacMode, Preset, QradDevice, QradError
+from custom_components.qrad.api.cloud import QradCloud
+from custom_components.qrad.api.cloud_models import Origin
+from custom_components.qrad.api.outbox import Outbox
+from simulator.cloud.controller import Controller
+from simulator.cloud.endpoint import BrokerEndpoint
+from simulator.cloud.mosquitto import Mosquitto
+from simulator.device.server import UnitServer
+from simulator.fleet import Fleet, FleetConfig, lan_pool
+from simulator.testing import free_port
+
+RESULTS = Path(__file__).parent / "results"
+FAULTS = ("drop_websocket", "slow", "refuse_connections", "reboot")
+BROKER_RESTART_EVERY_S = 30
+# Setpoint writers at once: an automation storm over the building.
+WRITERS = 4
+
+
+class FileStore:
+    """An outbox store in a JSON file, as Home Assistant's Store keeps it."""
+
+    def __init__(self, path: Path) -> None:
+        """Keep the outbox at `path`."""
+        self.path = path
+
+    async def async_load(self) -> dict[str, Any] | None:
+        """What the file holds."""
+        return json.loads(self.path.read_text()) if self.path.exists() else None
+
+    async def async_save(self, data: dict[str, Any]) -> None:
+        """Replace the file."""
+        self.path.write_text(json.dumps(data))
+
+
+@dataclass
+class Tally:
+    """What happened during the soak."""
+
+    setpoints: int = 0
+    device_retries: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+    rss_mb: list[float] = field(default_factory=list)
+
+
+def rss_mb() -> float:
+    """The resident memory of this process."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def pair(session: aiohttp.ClientSession, unit: UnitServer) -> QradDevice:
+    """A client with a token, obtained by the button and pairing request."""
+    unit.press_button()
+    device = QradDevice(unit.host, unit.port, session=session)
+    token = (await device.pair("soak")).token
+    return QradDevice(unit.host, unit.port, token=token, session=session)
+
+
+async def write_until_applied(device: QradDevice, target: float, tally: Tally) -> None:
+    """Retry a write through faults, as the integration's command path would."""
+    while True:
+        try:
+            await device.set_thermostat(
+                target_temperature=target, hvac_mode=HvacMode.HEAT
+            )
+        except QradError:
+            tally.device_retries += 1
+            await asyncio.sleep(0.2)
+        else:
+            return
+
+
+async def inject(unit: UnitServer, fault: str, session: aiohttp.ClientSession) -> None:
+    """One fault through the emulator's control endpoint."""
+    body: dict[str, Any] = {"fault": fault}
+    if fault == "slow":
+        body["delay_s"] = 0.3
+    if fault == "refuse_connections":
+        body["seconds"] = 1
+    url = f"http://{unit.host}:{unit.port}/_emulator/faults"
+    async with session.post(url, json=body) as answer:
+        answer.raise_for_status()
+    if fault == "slow":
+        await asyncio.sleep(2)
+        async with session.post(url, json={"fault": "slow", "delay_s": 0}) as answer:
+            answer.raise_for_status()
+
+
+async def soak(count: int, accounts: int, minutes: float, seed: int) -> dict[str, Any]:
+    """Run the soak; the figures."""
+    rng = random.Random(seed)  # noqa: S311 - a reproducible load, not a secret
+    workdir = Path(tempfile.mkdtemp(prefix="qrad-soak-"))
+    broker_port = free_port()
+    endpoint = BrokerEndpoint(host="127.0.0.1", port=broker_port)
+    base_port = 8480 if lan_pool() else free_port()
+    fleet = Fleet(
+        FleetConfig(
+            count=count,
+            base_port=base_port,
+            seed=seed,
+            announce=False,
+            accounts=accounts,
+            cloud=endpoint,
+        )
+    )
+    broker = Mosquitto(fleet.directory, workdir / "mosquitto", port=broker_port)
+    await broker.start()
+    controller = Controller(fleet.directory, endpoint, fleet.clock)
+    await controller.start()
+    tally = Tally()
+    expected: dict[str, float] = {}
+    async with fleet, aiohttp.ClientSession() as session:
+        devices = await _pair_all(session, fleet)
+        clouds = await _start_clouds(fleet, workdir, broker_port)
+        owners = fleet.directory.owners
+        deadline = time.monotonic() + minutes * 60
+        tally.rss_mb.append(rss_mb())
+
+        async def setpoints() -> None:
+            while time.monotonic() < deadline:
+                unit = rng.choice(fleet.units)
+                serial = unit.unit.identity.serial
+                target = rng.randrange(10, 61) / 2
+                await write_until_applied(devices[serial], target, tally)
+                await clouds[owners[serial]].submit(
+                    serial,
+                    target_temperature=target,
+                    hvac_mode=HvacMode.HEAT,
+                    preset=Preset.NONE,
+                    power_limit_w=500.0,
+                    origin=Origin.AUTOMATION,
+                )
+                expected[serial] = target
+                tally.setpoints += 1
+
+        async def faults() -> None:
+            last_broker_restart = time.monotonic()
+            while time.monotonic() < deadline:
+                await asyncio.sleep(rng.uniform(0.2, 0.8))
+                fault = rng.choice(FAULTS)
+                await inject(rng.choice(fleet.units), fault, session)
+                tally.faults[fault] += 1
+                if time.monotonic() - last_broker_restart > BROKER_RESTART_EVERY_S:
+                    await broker.stop()
+                    await asyncio.sleep(rng.uniform(0.5, 3))
+                    await broker.start()
+                    tally.faults["broker_restart"] += 1
+                    last_broker_restart = time.monotonic()
+
+        writers = [setpoints() for _ in range(WRITERS)]
+        await asyncio.gather(*writers, faults(), _sample_memory(tally, deadline))
+        for unit in fleet.units:
+            await inject(unit, "clear", session)
+        delivered = await asyncio.gather(
+            *(cloud.wait_delivered(120) for cloud in clouds.values())
+        )
+        lost_device, lost_cloud = await _verify(fleet, controller, clouds, expected)
+        for cloud in clouds.values():
+            await cloud.close()
+    await controller.stop()
+    await broker.stop()
+    return {
+        "qrads": count,
+        "accounts": accounts,
+        "minutes": minutes,
+        "setpoints_sent": tally.setpoints,
+        "qrads_touched": len(expected),
+        "device_write_retries": tally.device_retries,
+        "faults_injected": dict(tally.faults),
+        "faults_total": sum(tally.faults.values()),
+        "outboxes_delivered": all(delivered),
+        "lost_on_device": len(lost_device),
+        "lost_in_cloud": len(lost_cloud),
+        "rss_mb_first": round(tally.rss_mb[0], 1),
+        "rss_mb_last": round(tally.rss_mb[-1], 1),
+        "rss_mb_max": round(max(tally.rss_mb), 1),
+        "rss_mb_samples": [round(value, 1) for value in tally.rss_mb],
+    }
+
+
+async def _sample_memory(tally: Tally, deadline: float) -> None:
+    """Resident memory every 5 s until the deadline."""
+    while time.monotonic() < deadline:
+        await asyncio.sleep(5)
+        tally.rss_mb.append(rss_mb())
+
+
+async def _pair_all(
+    session: aiohttp.ClientSession, fleet: Fleet
+) -> dict[str, QradDevice]:
+    """A paired client per Q.rad, by serial."""
+    devices = await asyncio.gather(*(pair(session, unit) for unit in fleet.units))
+    serials = [unit.unit.identity.serial for unit in fleet.units]
+    return dict(zip(serials, devices, strict=True))
+
+
+async def _start_clouds(
+    fleet: Fleet, workdir: Path, broker_port: int
+) -> dict[str, QradCloud]:
+    """One cloud link per account, each with its outbox in a file."""
+    clouds: dict[str, QradCloud] = {}
+    for account, secret in fleet.directory.accounts.items():
+        outbox = Outbox(FileStore(workdir / f"outbox-{account}.json"))
+        await outbox.load()
+        clouds[account] = QradCloud(
+            "127.0.0.1", broker_port, account, secret, outbox=outbox, tls=False
+        )
+        await clouds[account].start()
+    return clouds
+
+
+async def _verify(
+    fleet: Fleet,
+    controller: Controller,
+    clouds: dict[str, QradCloud],
+    expected: dict[str, float],
+) -> tuple[list[str], list[str]]:
+    """Q.rads whose last setpoint the unit, or the controller, does not hold."""
+    ledgers = controller.scheduler.ledgers
+    owners = fleet.directory.owners
+
+    def held_by_cloud(serial: str, target: float) -> bool:
+        setpoint = ledgers[serial].setpoint
+        return (
+            setpoint is not None
+            and setpoint.target_temperature == target
+            and setpoint.seq == clouds[owners[serial]].outbox.last_seq[serial]
+        )
+
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(60):
+            while not all(held_by_cloud(s, t) for s, t in expected.items()):
+                await controller.connected.wait()
+                await asyncio.sleep(0.5)
+    by_serial = {unit.unit.identity.serial: unit for unit in fleet.units}
+    lost_device = [s for s, t in expected.items() if by_serial[s].unit.target != t]
+    lost_cloud = [s for s, t in expected.items() if not held_by_cloud(s, t)]
+    return lost_device, lost_cloud
+
+
+def main() -> None:
+    """Run, print, and keep the figures in benchmarks/results/soak.json."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.soak", description=__doc__
+    )
+    parser.add_argument("--qrads", type=int, default=346)
+    parser.add_argument("--accounts", type=int, default=50)
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    figures = asyncio.run(soak(args.qrads, args.accounts, args.minutes, args.seed))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "soak.json").write_text(json.dumps(figures, indent=2) + "\n")
+    for key, value in figures.items():
+        if key != "rss_mb_samples":
+            print(f"{key:>22}: {value}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
