@@ -36,29 +36,13 @@ from simulator.cloud.endpoint import BrokerEndpoint
 from simulator.cloud.mosquitto import Mosquitto
 from simulator.device.server import UnitServer
 from simulator.fleet import Fleet, FleetConfig, lan_pool
-from simulator.testing import free_port
+from simulator.testing import FileStore, free_port
 
 RESULTS = Path(__file__).parent / "results"
 FAULTS = ("drop_websocket", "slow", "refuse_connections", "reboot")
 BROKER_RESTART_EVERY_S = 30
 # Setpoint writers at once: an automation storm over the building.
 WRITERS = 4
-
-
-class FileStore:
-    """An outbox store in a JSON file, as Home Assistant's Store keeps it."""
-
-    def __init__(self, path: Path) -> None:
-        """Keep the outbox at `path`."""
-        self.path = path
-
-    async def async_load(self) -> dict[str, Any] | None:
-        """What the file holds."""
-        return json.loads(self.path.read_text()) if self.path.exists() else None
-
-    async def async_save(self, data: dict[str, Any]) -> None:
-        """Replace the file."""
-        self.path.write_text(json.dumps(data))
 
 
 @dataclass

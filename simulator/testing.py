@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+import json
 from pathlib import Path
 import socket
+from typing import Any
 
 import aiohttp
 import pytest
@@ -22,6 +24,25 @@ from .cloud.endpoint import BrokerEndpoint, TlsFiles
 from .cloud.mosquitto import Mosquitto
 from .device.server import UnitServer
 from .fleet import Fleet, FleetConfig, lan_pool
+
+
+class FileStore:
+    """An outbox store in a JSON file, as Home Assistant's Store keeps one."""
+
+    def __init__(self, path: Path) -> None:
+        """Keep the outbox at `path`."""
+        self.path = path
+
+    async def async_load(self) -> dict[str, Any] | None:
+        """What the file holds."""
+        data: dict[str, Any] | None = (
+            json.loads(self.path.read_text()) if self.path.exists() else None
+        )
+        return data
+
+    async def async_save(self, data: dict[str, Any]) -> None:
+        """Replace the file."""
+        self.path.write_text(json.dumps(data))
 
 
 def free_port() -> int:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-import json
-from pathlib import Path
-from typing import Any
 
 import aiomqtt
 
@@ -16,22 +13,6 @@ from custom_components.qrad.api.cloud_models import Origin, Setpoint
 from custom_components.qrad.api.outbox import MemoryStore, Outbox, OutboxStore
 from simulator.cloud.link import make_client
 from simulator.testing import CloudWorld
-
-
-class FileStore:
-    """An outbox store in a JSON file, like Home Assistant's Store."""
-
-    def __init__(self, path: Path) -> None:
-        """Keep the outbox at `path`."""
-        self.path = path
-
-    async def async_load(self) -> dict[str, Any] | None:
-        """What the file holds."""
-        return json.loads(self.path.read_text()) if self.path.exists() else None
-
-    async def async_save(self, data: dict[str, Any]) -> None:
-        """Replace the file."""
-        self.path.write_text(json.dumps(data))
 
 
 async def account_client(

@@ -12,9 +12,9 @@ import pytest
 from custom_components.qrad.api import QradAuthenticationError
 from simulator.cloud.controller import Controller
 from simulator.cloud.mosquitto import Mosquitto
-from simulator.testing import CloudWorld
+from simulator.testing import CloudWorld, FileStore
 
-from .helpers import FileStore, account_client, raw_client, submit, wait_until
+from .helpers import account_client, raw_client, submit, wait_until
 
 
 async def test_setpoint_drives_the_emulated_room(cloud_world: CloudWorld) -> None:
