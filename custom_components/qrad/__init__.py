@@ -20,12 +20,14 @@ from .const import (
     CONF_ACCOUNT,
     CONF_BROKER,
     CONF_CA_CERTIFICATE,
+    CONF_CLOUD_ISSUE_MINUTES,
     CONF_KIND,
     CONF_SERIAL,
     DOMAIN,
     KIND_ACCOUNT,
 )
 from .coordinator import QradConfigEntry, QradCoordinator
+from .memory import async_remove_memory
 from .services import async_setup_services
 from .urls import broker_address
 
@@ -35,6 +37,7 @@ PLATFORMS = [
     Platform.CLIMATE,
     Platform.DEVICE_TRACKER,
     Platform.MEDIA_PLAYER,
+    Platform.NUMBER,
     Platform.SENSOR,
     Platform.SWITCH,
 ]
@@ -56,9 +59,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
 async def _async_setup_qrad(hass: HomeAssistant, entry: QradConfigEntry) -> bool:
     """Read the Q.rad's state, then follow its push."""
     coordinator = QradCoordinator(hass, entry)
+    await coordinator.memory.async_load()
     await coordinator.async_config_entry_first_refresh()
     await coordinator.async_apply_options()
     entry.runtime_data = coordinator
+    await coordinator.async_start_watching()
+    entry.async_on_unload(coordinator.writer.stop)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_start_push()
     return True
@@ -67,6 +73,8 @@ async def _async_setup_qrad(hass: HomeAssistant, entry: QradConfigEntry) -> bool
 async def _async_setup_account(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     """Open the account's cloud link; setpoints wait in its outbox until it is up."""
     hub = async_get_hub(hass, entry.data[CONF_ACCOUNT])
+    minutes = entry.options.get(CONF_CLOUD_ISSUE_MINUTES)
+    hub.issue_delay_s = float(minutes) * 60 if minutes is not None else None
     await hub.async_load()
     host, port, tls = broker_address(entry.data[CONF_BROKER])
     cloud = QradCloud(
@@ -99,6 +107,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
+async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """A Q.rad's entry is deleted: so is what it remembered."""
+    if entry.data.get(CONF_KIND) != KIND_ACCOUNT:
+        await async_remove_memory(hass, entry.entry_id)
+
+
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: ConfigEntry, device_entry: dr.AnyDeviceEntry
 ) -> bool:
@@ -121,4 +135,8 @@ async def async_remove_config_entry_device(
     if entry.state is not ConfigEntryState.LOADED:
         return True
     coordinator: QradCoordinator = entry.runtime_data
-    return not any(client.mac in macs for client in coordinator.data.state.wifi.clients)
+    if any(client.mac in macs for client in coordinator.data.state.wifi.clients):
+        return False
+    for mac in macs:
+        coordinator.memory.async_forget(mac)
+    return True

@@ -4,8 +4,10 @@ A Q.rad's entry and its account's entry load in any order; setpoints must not
 wait for either. The hub is created by whichever needs it first and lives for
 the whole Home Assistant run: Q.rad coordinators submit setpoints into its
 durable outbox at any time, and the account entry attaches the cloud link that
-delivers them. A repair issue tells the user while setpoints wait for an
-unreachable cloud, and goes away once they are delivered.
+delivers them. A repair issue tells the user once the cloud has been gone (the
+broker unreachable, or the controller offline) for the account's configured
+time, ten minutes by default; the Q.rads meanwhile hold their rooms with their
+local thermostats. It goes away by itself once the cloud is back.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
@@ -44,6 +46,8 @@ class AccountHub:
         self._loaded = asyncio.Event()
         self._loading = False
         self._issue_timer: CALLBACK_TYPE | None = None
+        # The account's option; None: CLOUD_ISSUE_DELAY_S.
+        self.issue_delay_s: float | None = None
 
     @property
     def issue_id(self) -> str:
@@ -118,6 +122,16 @@ class AccountHub:
         """Whether the cloud link is up."""
         return self.cloud is not None and self.cloud.connected
 
+    @property
+    def cloud_gone(self) -> bool:
+        """The cloud cannot act: its broker is unreachable or its controller is off.
+
+        Without an attached link, only setpoints waiting for it make it missed.
+        """
+        if self.cloud is None:
+            return bool(self.outbox.pending)
+        return not self.cloud.connected or self.cloud.controller_online is False
+
     @callback
     def async_listen(self, serial: str, update: Callable[[], None]) -> CALLBACK_TYPE:
         """Call `update` when `serial`'s status or the link changes."""
@@ -139,10 +153,14 @@ class AccountHub:
     @callback
     def _async_cloud_changed(self) -> None:
         """Keep the repair issue true; tell every Q.rad that the link changed."""
-        waiting = bool(self.outbox.pending)
-        if waiting and not self.connected:
+        if self.cloud_gone:
             if self._issue_timer is None:
-                self._issue_timer = self._async_later(CLOUD_ISSUE_DELAY_S)
+                delay = (
+                    self.issue_delay_s
+                    if self.issue_delay_s is not None
+                    else CLOUD_ISSUE_DELAY_S
+                )
+                self._issue_timer = self._async_later(delay)
         else:
             if self._issue_timer is not None:
                 self._issue_timer()
@@ -153,13 +171,24 @@ class AccountHub:
                 update()
 
     def _async_later(self, delay: float) -> CALLBACK_TYPE:
-        return async_call_later(self.hass, delay, self._async_raise_issue)
+        return async_call_later(
+            self.hass,
+            delay,
+            HassJob(
+                self._async_raise_issue, "qrad cloud issue", cancel_on_shutdown=True
+            ),
+        )
 
     @callback
     def _async_raise_issue(self, _now: datetime) -> None:
         self._issue_timer = None
-        if not self.outbox.pending or self.connected:
+        if not self.cloud_gone:
             return
+        delay = (
+            self.issue_delay_s
+            if self.issue_delay_s is not None
+            else CLOUD_ISSUE_DELAY_S
+        )
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -170,6 +199,7 @@ class AccountHub:
             translation_placeholders={
                 "account": self.account,
                 "waiting": str(len(self.outbox.pending)),
+                "minutes": f"{delay / 60:g}",
             },
         )
 

@@ -1,9 +1,10 @@
-"""Yes/no facts of a Q.rad: heating, its cloud link, a phone on its charger."""
+"""Yes/no facts of a Q.rad: heating, its cloud link, a phone, an open window."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, override
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -15,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import HvacAction
-from .coordinator import QradConfigEntry, QradData
+from .coordinator import QradConfigEntry, QradCoordinator, QradData
 from .entity import QradEntity
 
 PARALLEL_UPDATES = 0
@@ -63,9 +64,11 @@ async def async_setup_entry(
 ) -> None:
     """Every yes/no fact of the Q.rad."""
     coordinator = entry.runtime_data
-    async_add_entities(
+    entities: list[BinarySensorEntity] = [
         QradBinarySensor(coordinator, description) for description in BINARY_SENSORS
-    )
+    ]
+    entities.append(QradWindowSensor(coordinator))
+    async_add_entities(entities)
 
 
 class QradBinarySensor(QradEntity, BinarySensorEntity):
@@ -77,3 +80,29 @@ class QradBinarySensor(QradEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Read the fact from the latest data."""
         return self.entity_description.is_on_fn(self.coordinator.data)
+
+
+WINDOW = BinarySensorEntityDescription(
+    key="window",
+    translation_key="window",
+    device_class=BinarySensorDeviceClass.WINDOW,
+)
+
+
+class QradWindowSensor(QradEntity, BinarySensorEntity):
+    """An open window pauses the heating (window.py): on while it does."""
+
+    def __init__(self, coordinator: QradCoordinator) -> None:
+        """Describe the open-window sensor of one Q.rad."""
+        super().__init__(coordinator, WINDOW)
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        return self.coordinator.window.is_open
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """What opened it (a temperature drop or the contact) and until when."""
+        return self.coordinator.window.attributes()

@@ -17,7 +17,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import HvacAction, HvacMode, Preset, Thermostat
-from .api.cloud_models import Origin
 from .coordinator import QradConfigEntry, QradCoordinator
 from .entity import QradEntity
 from .helpers import qrad_command
@@ -66,13 +65,6 @@ class QradClimate(QradEntity, ClimateEntity):
         super().__init__(coordinator, THERMOSTAT)
 
     @property
-    def _origin(self) -> Origin:
-        """Who asked, for the cloud: a person (UI, app, voice) or an automation."""
-        if self._context is not None and self._context.user_id is not None:
-            return Origin.USER
-        return Origin.AUTOMATION
-
-    @property
     def _thermostat(self) -> Thermostat:
         return self.coordinator.data.state.thermostat
 
@@ -109,7 +101,14 @@ class QradClimate(QradEntity, ClimateEntity):
     @property
     @override
     def hvac_mode(self) -> HVACMode:
-        return TO_HA_MODE[self._thermostat.hvac_mode]
+        """The mode the owner chose: a window pause does not change it.
+
+        During a pause the Q.rad itself is off (`hvac_action` says so, and the
+        window binary sensor is on); the mode shown is the one it gets back.
+        """
+        return TO_HA_MODE[
+            self.coordinator.window.shown_mode(self._thermostat.hvac_mode)
+        ]
 
     @property
     @override

@@ -9,6 +9,7 @@ import time
 from typing import Any, override
 
 from homeassistant.components import onboarding
+from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     ConfigEntry,
@@ -27,9 +28,16 @@ from homeassistant.const import (
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
+    EntityWithDeviceFilterSelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -55,18 +63,35 @@ from .const import (
     CONF_ACCOUNT,
     CONF_BROKER,
     CONF_CA_CERTIFICATE,
+    CONF_CLOUD_ISSUE_MINUTES,
     CONF_KIND,
     CONF_PRESET_TEMPERATURES,
     CONF_SERIAL,
+    CONF_STALE_DAYS,
     CONF_TOKEN_ID,
+    CONF_TRACK_CLIENTS,
+    CONF_TRACKED_CLIENTS,
+    CONF_WINDOW_DROP,
+    CONF_WINDOW_MINUTES,
+    CONF_WINDOW_PAUSE,
+    CONF_WINDOW_SENSOR,
+    DEFAULT_CLOUD_ISSUE_MINUTES,
     DEFAULT_PORT,
+    DEFAULT_STALE_DAYS,
+    DEFAULT_WINDOW_DROP,
+    DEFAULT_WINDOW_MINUTES,
+    DEFAULT_WINDOW_PAUSE,
     DOMAIN,
     KIND_ACCOUNT,
     KIND_DEVICE,
     LOGGER,
     PAIRING_POLL_S,
     PAIRING_TIMEOUT_S,
+    TRACK_MODES,
+    TRACK_NONE,
+    TRACK_SELECTED,
 )
+from .device_tracker import async_known_clients
 from .urls import broker_address
 
 PRESETS = ("comfort", "eco", "away", "frost_protection")
@@ -119,16 +144,13 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     @override
-    def async_get_options_flow(config_entry: ConfigEntry) -> QradOptionsFlow:
-        """Options of a Q.rad: its preset temperatures."""
+    def async_get_options_flow(
+        config_entry: ConfigEntry,
+    ) -> QradOptionsFlow | QradAccountOptionsFlow:
+        """Options of a Q.rad, or of a cloud account."""
+        if config_entry.data.get(CONF_KIND) == KIND_ACCOUNT:
+            return QradAccountOptionsFlow()
         return QradOptionsFlow()
-
-    @classmethod
-    @callback
-    @override
-    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
-        """Q.rads have options; cloud accounts do not."""
-        return config_entry.data.get(CONF_KIND) != KIND_ACCOUNT
 
     # A Q.rad entered by hand or discovered.
 
@@ -504,16 +526,29 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class QradOptionsFlow(OptionsFlowWithReload):
-    """Preset temperatures of a Q.rad."""
+    """Options of a Q.rad: presets, Wi-Fi clients, window detection."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
+        """Which options to change."""
+        return self.async_show_menu(
+            step_id="init", menu_options=["presets", "clients", "window"]
+        )
+
+    def _save(self, changes: Mapping[str, Any]) -> ConfigFlowResult:
+        """Keep the other steps' options; drop the ones cleared (None)."""
+        options = {**self.config_entry.options, **changes}
+        return self.async_create_entry(
+            data={key: value for key, value in options.items() if value is not None}
+        )
+
+    async def async_step_presets(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Show the preset temperatures; the integration writes them to the Q.rad."""
         if user_input is not None:
-            return self.async_create_entry(
-                data={CONF_PRESET_TEMPERATURES: dict(user_input)}
-            )
+            return self._save({CONF_PRESET_TEMPERATURES: dict(user_input)})
         current = self.config_entry.options.get(
             CONF_PRESET_TEMPERATURES, DEFAULT_PRESET_TEMPERATURES
         )
@@ -527,11 +562,193 @@ class QradOptionsFlow(OptionsFlowWithReload):
             )
         )
         return self.async_show_form(
-            step_id="init",
+            step_id="presets",
             data_schema=vol.Schema(
                 {
                     vol.Required(preset, default=current[preset]): selector
                     for preset in PRESETS
                 }
             ),
+        )
+
+    async def async_step_clients(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Track no Wi-Fi client, the selected ones, or all; and forget stale ones."""
+        options = self.config_entry.options
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            selected = list(user_input.get(CONF_TRACKED_CLIENTS, []))
+            if user_input[CONF_TRACK_CLIENTS] == TRACK_SELECTED and not selected:
+                errors[CONF_TRACKED_CLIENTS] = "no_client_selected"
+            else:
+                return self._save(
+                    {
+                        CONF_TRACK_CLIENTS: user_input[CONF_TRACK_CLIENTS],
+                        CONF_TRACKED_CLIENTS: selected,
+                        CONF_STALE_DAYS: int(user_input[CONF_STALE_DAYS]),
+                    }
+                )
+        serial = self.config_entry.data[CONF_SERIAL]
+        known = async_known_clients(self.hass, self.config_entry, serial)
+        for mac in options.get(CONF_TRACKED_CLIENTS, []):
+            known.setdefault(mac, None)
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_TRACK_CLIENTS,
+                    default=options.get(CONF_TRACK_CLIENTS, TRACK_NONE),
+                ): SelectSelector(
+                    SelectSelectorConfig(
+                        options=list(TRACK_MODES),
+                        translation_key=CONF_TRACK_CLIENTS,
+                        mode=SelectSelectorMode.LIST,
+                    )
+                ),
+                vol.Optional(
+                    CONF_TRACKED_CLIENTS,
+                    default=list(options.get(CONF_TRACKED_CLIENTS, [])),
+                ): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[
+                            SelectOptionDict(
+                                value=mac, label=f"{name} ({mac})" if name else mac
+                            )
+                            for mac, name in sorted(
+                                known.items(), key=lambda item: (item[1] or "", item[0])
+                            )
+                        ],
+                        multiple=True,
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+                vol.Required(
+                    CONF_STALE_DAYS,
+                    default=options.get(CONF_STALE_DAYS, DEFAULT_STALE_DAYS),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=1,
+                        max=365,
+                        step=1,
+                        unit_of_measurement="d",
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="clients",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
+        )
+
+    async def async_step_window(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """What drop of the room temperature means an open window; how long to pause."""
+        if user_input is not None:
+            return self._save(
+                {
+                    CONF_WINDOW_DROP: round(float(user_input[CONF_WINDOW_DROP]), 1),
+                    CONF_WINDOW_MINUTES: int(user_input[CONF_WINDOW_MINUTES]),
+                    CONF_WINDOW_PAUSE: int(user_input[CONF_WINDOW_PAUSE]),
+                    CONF_WINDOW_SENSOR: user_input.get(CONF_WINDOW_SENSOR) or None,
+                }
+            )
+        options = self.config_entry.options
+
+        def minutes(low: int, high: int) -> NumberSelector:
+            return NumberSelector(
+                NumberSelectorConfig(
+                    min=low,
+                    max=high,
+                    step=1,
+                    unit_of_measurement="min",
+                    mode=NumberSelectorMode.BOX,
+                )
+            )
+
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_WINDOW_DROP,
+                    default=options.get(CONF_WINDOW_DROP, DEFAULT_WINDOW_DROP),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0.3,
+                        max=5.0,
+                        step=0.1,
+                        unit_of_measurement="°C",
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+                vol.Required(
+                    CONF_WINDOW_MINUTES,
+                    default=options.get(CONF_WINDOW_MINUTES, DEFAULT_WINDOW_MINUTES),
+                ): minutes(1, 30),
+                vol.Required(
+                    CONF_WINDOW_PAUSE,
+                    default=options.get(CONF_WINDOW_PAUSE, DEFAULT_WINDOW_PAUSE),
+                ): minutes(1, 120),
+                vol.Optional(CONF_WINDOW_SENSOR): EntitySelector(
+                    EntitySelectorConfig(
+                        filter=EntityWithDeviceFilterSelectorConfig(
+                            domain="binary_sensor",
+                            device_class=[
+                                BinarySensorDeviceClass.WINDOW,
+                                BinarySensorDeviceClass.DOOR,
+                            ],
+                        )
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="window",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_WINDOW_SENSOR: options.get(CONF_WINDOW_SENSOR)}
+            ),
+        )
+
+
+class QradAccountOptionsFlow(OptionsFlowWithReload):
+    """Options of a cloud account: how long the cloud may be gone unannounced."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """An account has one set of options (a Q.rad's `init` is a menu)."""
+        return await self.async_step_cloud(user_input)
+
+    async def async_step_cloud(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The delay before the "cloud unreachable" repair issue."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={
+                    CONF_CLOUD_ISSUE_MINUTES: int(user_input[CONF_CLOUD_ISSUE_MINUTES])
+                }
+            )
+        current = self.config_entry.options.get(
+            CONF_CLOUD_ISSUE_MINUTES, DEFAULT_CLOUD_ISSUE_MINUTES
+        )
+        return self.async_show_form(
+            step_id="cloud",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_CLOUD_ISSUE_MINUTES, default=current
+                    ): NumberSelector(
+                        NumberSelectorConfig(
+                            min=1,
+                            max=1440,
+                            step=1,
+                            unit_of_measurement="min",
+                            mode=NumberSelectorMode.BOX,
+                        )
+                    )
+                }
+            ),
+            description_placeholders={"account": self.config_entry.data[CONF_ACCOUNT]},
         )

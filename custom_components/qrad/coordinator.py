@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from typing import Any, override
 
@@ -17,7 +16,9 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from .account import AccountHub, async_get_hub
 from .api import (
     Charger,
+    GroupPeer,
     HvacMode,
+    Power,
     Preset,
     QradAuthenticationError,
     QradDevice,
@@ -25,10 +26,12 @@ from .api import (
     QradState,
     QradUnsupportedError,
     Speaker,
+    SpeakerGroup,
     Thermostat,
     Wifi,
 )
 from .api.cloud_models import ComputeStatus, Origin
+from .cold_room import ColdRoomWatch
 from .const import (
     CONF_ACCOUNT,
     CONF_PRESET_TEMPERATURES,
@@ -37,6 +40,9 @@ from .const import (
     FALLBACK_SCAN_INTERVAL,
     LOGGER,
 )
+from .memory import QradMemory
+from .window import WindowGuard
+from .writer import SetpointWriter
 
 type QradConfigEntry = ConfigEntry[QradCoordinator]
 
@@ -70,15 +76,36 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
             session=async_get_clientsession(hass),
         )
         self.push_connected = False
+        self.memory = QradMemory(hass, entry.entry_id)
         account: str | None = entry.data.get(CONF_ACCOUNT)
         self.hub: AccountHub | None = async_get_hub(hass, account) if account else None
         self._forwarding = asyncio.Lock()
-        self._commanding = False
+        self._commands = 0
+        self.writer = SetpointWriter(
+            device=self.device,
+            on_thermostat=lambda thermostat: self.async_apply(thermostat=thermostat),
+            on_power=lambda power: self.async_apply(power=power),
+            forward=self.async_forward,
+            on_busy=self._async_writing,
+        )
+        self.window = WindowGuard(self)
+        self.cold = ColdRoomWatch(self)
 
     @property
     def compute(self) -> ComputeStatus | None:
         """The cloud controller's latest status of this Q.rad, if any."""
         return self.hub.status(self.serial) if self.hub else None
+
+    def settings(self) -> dict[str, Any]:
+        """What the owner set on this Q.rad beyond its setpoint (for diagnostics)."""
+        pause = self.window.pause
+        return {
+            "power_limit_w": self.data.state.power.power_limit_w,
+            "window_detection": self.window.enabled,
+            "window_contact": self.window.contact is not None,
+            "window_pause": pause.to_dict() if pause else None,
+            "cold_room": str(self.cold.reason) if self.cold.reason else None,
+        }
 
     @property
     def cloud_connected(self) -> bool:
@@ -128,6 +155,20 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
 
     # Push.
 
+    async def async_start_watching(self) -> None:
+        """Watch the room: an open window, a room that stays cold."""
+        await self.window.async_start()
+        self.config_entry.async_on_unload(self.window.async_stop)
+        self.config_entry.async_on_unload(self.cold.async_stop)
+        self.config_entry.async_on_unload(self.async_add_listener(self._async_observe))
+        self._async_observe()
+
+    @callback
+    def _async_observe(self) -> None:
+        state = self.data.state
+        self.window.async_observe(state)
+        self.cold.async_observe(state, paused=self.window.is_open)
+
     @callback
     def async_start_push(self) -> None:
         """Listen to the Q.rad's WebSocket and its account's cloud status."""
@@ -168,6 +209,19 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
 
     # Commands.
 
+    @property
+    def writing(self) -> bool:
+        """Whether a setpoint write of ours is running (its pushes are ours)."""
+        return self._commands > 0
+
+    @property
+    def _commanding(self) -> bool:
+        return self.writing
+
+    @callback
+    def _async_writing(self, busy: bool) -> None:  # noqa: FBT001
+        self._commands += 1 if busy else -1
+
     async def async_set_thermostat(
         self,
         *,
@@ -176,32 +230,42 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
         preset: Preset | None = None,
         origin: Origin = Origin.USER,
     ) -> None:
-        """Change the Q.rad's setpoint, show it at once, and forward it to the cloud."""
-        await self._async_change_setpoint(
-            self.device.set_thermostat(
-                target_temperature=target_temperature,
-                hvac_mode=hvac_mode,
-                preset=preset,
-            ),
-            origin,
+        """Change the Q.rad's setpoint, show it at once, and forward it to the cloud.
+
+        Requests that come faster than the Q.rad answers are coalesced by the
+        writer (writer.py): the latest value is always the one written last.
+        During a window pause, a mode is kept for its end (window.py).
+        """
+        if hvac_mode is not None and self.window.is_open:
+            await self.window.async_keep_mode(hvac_mode)
+            hvac_mode = None
+            if target_temperature is None and preset is None:
+                return
+        await self.writer.request(
+            target_temperature=target_temperature,
+            hvac_mode=hvac_mode,
+            preset=preset,
+            origin=origin,
         )
+
+    async def async_set_power_limit(
+        self, power_limit_w: float, origin: Origin = Origin.USER
+    ) -> None:
+        """Cap the power of the Q.rad; the cloud hears of the new cap too."""
+        await self.writer.request(power_limit_w=power_limit_w, origin=origin)
 
     async def async_boost(
         self, minutes: int, delta: float, origin: Origin = Origin.USER
     ) -> None:
         """Raise the target by delta for a while; the cloud hears of it too."""
-        await self._async_change_setpoint(self.device.boost(minutes, delta), origin)
-
-    async def _async_change_setpoint(
-        self, command: Coroutine[Any, Any, Thermostat], origin: Origin
-    ) -> None:
-        self._commanding = True
+        self._commands += 1
         try:
-            thermostat = await command
+            async with self.writer.lock:
+                thermostat = await self.device.boost(minutes, delta)
             self.async_apply(thermostat=thermostat)
             await self.async_forward(origin)
         finally:
-            self._commanding = False
+            self._commands -= 1
 
     async def async_set_speaker(
         self,
@@ -238,6 +302,32 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
         """Stop and unload what plays."""
         self.async_apply(speaker=await self.device.stop())
 
+    @property
+    def peer(self) -> GroupPeer:
+        """How the other Q.rads of a speaker group reach this one."""
+        return GroupPeer(
+            serial=self.serial, host=self.device.host, port=self.device.port
+        )
+
+    @property
+    def home(self) -> str | None:
+        """The home this Q.rad belongs to: its cloud account (None: no account)."""
+        return self.hub.account if self.hub is not None else None
+
+    async def async_lead_group(self, members: list[GroupPeer]) -> SpeakerGroup | None:
+        """Lead a speaker group of these Q.rads (none: dissolve it)."""
+        speaker = await self.device.lead_speaker_group(members)
+        self.async_apply(speaker=speaker)
+        return speaker.group
+
+    async def async_follow_group(
+        self, leader: GroupPeer | None, group_id: str | None = None
+    ) -> None:
+        """Play along with `leader`'s group; None leaves the group."""
+        self.async_apply(
+            speaker=await self.device.follow_speaker_group(leader, group_id)
+        )
+
     async def async_set_wifi(self, *, enabled: bool) -> None:
         """Switch the access point (switching it off disconnects its clients)."""
         self.async_apply(wifi=await self.device.set_wifi(enabled=enabled))
@@ -251,6 +341,7 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
         self,
         *,
         thermostat: Thermostat | None = None,
+        power: Power | None = None,
         speaker: Speaker | None = None,
         wifi: Wifi | None = None,
         charger: Charger | None = None,
@@ -258,6 +349,7 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
         """Show a command's answer at once; the push that follows agrees with it."""
         sections = {
             "thermostat": thermostat,
+            "power": power,
             "speaker": speaker,
             "wifi": wifi,
             "charger": charger,

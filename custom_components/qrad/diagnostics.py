@@ -49,6 +49,7 @@ async def async_get_config_entry_diagnostics(
         "entry": entry_data,
         "push_connected": coordinator.push_connected,
         "cloud_connected": coordinator.cloud_connected,
+        "settings": coordinator.settings(),
         "state": coordinator.data.state.to_dict(),
         "compute": compute.to_dict() if compute else None,
     }

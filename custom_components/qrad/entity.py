@@ -6,6 +6,7 @@ from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, Device
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .api.cloud_models import Origin
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import QradCoordinator
 
@@ -33,3 +34,10 @@ class QradEntity(CoordinatorEntity[QradCoordinator]):
             sw_version=device.firmware,
             configuration_url=f"http://{coordinator.device.host}:{coordinator.device.port}/api/v1/info",
         )
+
+    @property
+    def _origin(self) -> Origin:
+        """Who asked, for the cloud: a person (UI, app, voice) or an automation."""
+        if self._context is not None and self._context.user_id is not None:
+            return Origin.USER
+        return Origin.AUTOMATION

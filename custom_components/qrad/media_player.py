@@ -1,4 +1,12 @@
-"""The Q.rad's speaker: music, radio and Home Assistant's announcements."""
+"""The Q.rad's speaker: music, radio and Home Assistant's announcements.
+
+Speakers of one home (the Q.rads of one cloud account, or all Q.rads without
+one) group for synchronised playback: `media_player.join` on a speaker makes
+it the leader and the others its members; they play what it plays, where it
+plays it, announcements included, each at its own volume. `media_player.unjoin`
+takes a member out (it falls silent), or on the leader dissolves the group.
+Playing, pausing or stopping a member itself takes it out of its group first.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ from homeassistant.components import media_source
 from homeassistant.components.media_player import (
     ATTR_MEDIA_ANNOUNCE,
     ATTR_MEDIA_EXTRA,
+    DOMAIN as MEDIA_PLAYER_DOMAIN,
     BrowseMedia,
     MediaPlayerDeviceClass,
     MediaPlayerEntity,
@@ -18,11 +27,15 @@ from homeassistant.components.media_player import (
     MediaType,
     async_process_play_media_url,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from yarl import URL
 
-from .api import Media, Speaker, SpeakerState
+from .api import GroupPeer, GroupRole, Media, Speaker, SpeakerState
+from .const import CONF_KIND, DOMAIN, KIND_ACCOUNT
 from .coordinator import QradConfigEntry, QradCoordinator
 from .entity import QradEntity
 from .helpers import qrad_command
@@ -72,6 +85,7 @@ class QradSpeaker(QradEntity, MediaPlayerEntity):
         | MediaPlayerEntityFeature.STOP
         | MediaPlayerEntityFeature.BROWSE_MEDIA
         | MediaPlayerEntityFeature.MEDIA_ANNOUNCE
+        | MediaPlayerEntityFeature.GROUPING
     )
 
     def __init__(self, coordinator: QradCoordinator) -> None:
@@ -150,6 +164,154 @@ class QradSpeaker(QradEntity, MediaPlayerEntity):
     def extra_state_attributes(self) -> dict[str, Any]:
         """Whether an announcement is playing over (and will give back) the music."""
         return {"announcing": self._speaker.announcing}
+
+    @property
+    @override
+    def group_members(self) -> list[str]:
+        """The group's speakers, leader first; empty when not grouped."""
+        group = self._speaker.group
+        if group is None:
+            return []
+        if group.role is GroupRole.MEMBER:
+            # The leader's word is the fresher: a member learns it by polling.
+            leader = self._home_speakers().get(group.leader)
+            led = leader.data.state.speaker.group if leader is not None else None
+            if led is not None and led.role is GroupRole.LEADER and led.id == group.id:
+                group = led
+        registry = er.async_get(self.hass)
+        return [
+            entity_id
+            for serial in (group.leader, *group.members)
+            if (
+                entity_id := registry.async_get_entity_id(
+                    MEDIA_PLAYER_DOMAIN, DOMAIN, f"{serial}_{SPEAKER.key}"
+                )
+            )
+        ]
+
+    @callback
+    def _home_speakers(self) -> dict[str, QradCoordinator]:
+        """The loaded Q.rads of this speaker's home, by serial."""
+        home = self.coordinator.home
+        return {
+            coordinator.serial: coordinator
+            for entry in self.hass.config_entries.async_entries(DOMAIN)
+            if entry.data.get(CONF_KIND) != KIND_ACCOUNT
+            and entry.state is ConfigEntryState.LOADED
+            and (coordinator := entry.runtime_data).home == home
+        }
+
+    def _coordinator_of(self, entity_id: str) -> QradCoordinator:
+        """The Q.rad of a speaker to group with this one, or a clear refusal."""
+        entry = er.async_get(self.hass).async_get(entity_id)
+        config_entry = (
+            self.hass.config_entries.async_get_entry(entry.config_entry_id)
+            if entry is not None
+            and entry.platform == DOMAIN
+            and entry.domain == MEDIA_PLAYER_DOMAIN
+            and entry.config_entry_id
+            else None
+        )
+        if config_entry is None or config_entry.state is not ConfigEntryState.LOADED:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_a_qrad_speaker",
+                translation_placeholders={"entity_id": entity_id},
+            )
+        coordinator: QradCoordinator = config_entry.runtime_data
+        if coordinator.home != self.coordinator.home:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="speaker_of_another_home",
+                translation_placeholders={"entity_id": entity_id},
+            )
+        group = coordinator.data.state.speaker.group
+        if (
+            coordinator is not self.coordinator
+            and group is not None
+            and group.role is GroupRole.LEADER
+        ):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="speaker_leads_a_group",
+                translation_placeholders={"entity_id": entity_id},
+            )
+        return coordinator
+
+    @override
+    async def async_join_players(self, group_members: list[str]) -> None:
+        """Lead a group with these speakers (of this home) as members."""
+        joining = [self._coordinator_of(entity_id) for entity_id in group_members]
+        await self._async_join(
+            [
+                coordinator
+                for coordinator in joining
+                if coordinator is not self.coordinator
+            ]
+        )
+
+    @qrad_command
+    async def _async_join(self, joining: list[QradCoordinator]) -> None:
+        home = self._home_speakers()
+        group = self._speaker.group
+        if group is not None and group.role is GroupRole.MEMBER:
+            await self._async_leave(self.coordinator)
+            group = None
+        members = [
+            home[serial]
+            for serial in (group.members if group else [])
+            if serial in home
+        ]
+        members += [
+            coordinator
+            for coordinator in joining
+            if coordinator.serial not in {member.serial for member in members}
+        ]
+        led = await self.coordinator.async_lead_group(
+            [member.peer for member in members]
+        )
+        if led is None:
+            return
+        for member in members:
+            current = member.data.state.speaker.group
+            if current is not None and current.id == led.id:
+                continue  # already playing along
+            if current is not None:
+                await self._async_leave(member)  # from another leader's group
+            await member.async_follow_group(self.coordinator.peer, led.id)
+
+    @qrad_command
+    @override
+    async def async_unjoin_player(self) -> None:
+        """Leave the group; the leader dissolves it."""
+        group = self._speaker.group
+        if group is None:
+            return
+        if group.role is GroupRole.MEMBER:
+            await self._async_leave(self.coordinator)
+            return
+        home = self._home_speakers()
+        for serial in group.members:
+            if (member := home.get(serial)) is not None:
+                await member.async_follow_group(None)
+        await self.coordinator.async_lead_group([])
+
+    async def _async_leave(self, member: QradCoordinator) -> None:
+        """Take a member out of its group, and off its leader's list."""
+        group = member.data.state.speaker.group
+        await member.async_follow_group(None)
+        if group is None:
+            return
+        leader = self._home_speakers().get(group.leader)
+        if leader is None or (led := leader.data.state.speaker.group) is None:
+            return
+        home = self._home_speakers()
+        remaining: list[GroupPeer] = [
+            home[serial].peer
+            for serial in led.members
+            if serial != member.serial and serial in home
+        ]
+        await leader.async_lead_group(remaining)
 
     @qrad_command
     @override

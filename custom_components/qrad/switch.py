@@ -1,4 +1,4 @@
-"""On/off settings of a Q.rad: its Wi-Fi access point and its induction charger."""
+"""On/off settings of a Q.rad: access point, charger, open-window detection."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from homeassistant.components.switch import (
     SwitchEntity,
     SwitchEntityDescription,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import STATE_OFF, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
 
 from .coordinator import QradConfigEntry, QradCoordinator, QradData
 from .entity import QradEntity
@@ -58,7 +59,11 @@ async def async_setup_entry(
 ) -> None:
     """The access point and charger switches of the Q.rad."""
     coordinator = entry.runtime_data
-    async_add_entities(QradSwitch(coordinator, description) for description in SWITCHES)
+    entities: list[SwitchEntity] = [
+        QradSwitch(coordinator, description) for description in SWITCHES
+    ]
+    entities.append(QradWindowDetection(coordinator))
+    async_add_entities(entities)
 
 
 class QradSwitch(QradEntity, SwitchEntity):
@@ -82,3 +87,43 @@ class QradSwitch(QradEntity, SwitchEntity):
     @qrad_command
     async def _async_turn(self, *, on: bool) -> None:
         await self.entity_description.turn_fn(self.coordinator, on)
+
+
+WINDOW_DETECTION = SwitchEntityDescription(
+    key="window_detection",
+    translation_key="window_detection",
+    device_class=SwitchDeviceClass.SWITCH,
+    entity_category=EntityCategory.CONFIG,
+)
+
+
+class QradWindowDetection(QradEntity, SwitchEntity, RestoreEntity):
+    """Whether an open window pauses the heating; off bypasses it (window.py).
+
+    A setting of Home Assistant's, not of the Q.rad: kept across restarts.
+    """
+
+    def __init__(self, coordinator: QradCoordinator) -> None:
+        """Describe the window detection switch of one Q.rad."""
+        super().__init__(coordinator, WINDOW_DETECTION)
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Take back the choice made before the restart (on by default)."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_state()
+        if last is not None and last.state == STATE_OFF:
+            self.coordinator.window.enabled = False
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        return self.coordinator.window.enabled
+
+    @override
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        await self.coordinator.window.async_set_enabled(enabled=True)
+
+    @override
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        await self.coordinator.window.async_set_enabled(enabled=False)

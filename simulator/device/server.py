@@ -7,6 +7,7 @@ unit.py owns the state and the rules.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 import contextlib
 import json
@@ -16,6 +17,7 @@ import secrets
 import time
 from typing import Any
 
+import aiohttp
 from aiohttp import WSCloseCode, web
 
 from simulator.clock import iso
@@ -33,6 +35,10 @@ RATE_BURST = 20.0
 HEARTBEAT_S = 10.0
 REBOOT_BUSY_S = 3.0
 CLOSE_TOKEN_REFUSED = 4401
+WRITE_LOG_SIZE = 200
+# A speaker-group member reads its leader's stream this often (real seconds).
+FOLLOW_POLL_S = 0.25
+FOLLOW_TIMEOUT_S = 2.0
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -98,6 +104,10 @@ class UnitServer:
         self.on_moved: Callable[[UnitServer], Awaitable[None]] | None = None
         self.on_renamed: Callable[[UnitServer], Awaitable[None]] | None = None
         self._buckets: dict[str, _Bucket] = {}
+        # Requests to the local API by "METHOD path", for tests (GET /_emulator/debug).
+        self.requests: Counter[str] = Counter()
+        # The last writes applied, in order (bodies without secrets).
+        self.write_log: deque[dict[str, Any]] = deque(maxlen=WRITE_LOG_SIZE)
         self._subscribers: set[_Subscriber] = set()
         self._published: dict[str, Any] = unit.wire_state()
         self._runner: web.AppRunner | None = None
@@ -105,6 +115,7 @@ class UnitServer:
         self._pending: asyncio.Future[None] | None = None
         self._restart: asyncio.TimerHandle | None = None
         self._background: set[asyncio.Future[None]] = set()
+        self._follower: asyncio.Future[None] | None = None
 
     # Life cycle.
 
@@ -122,6 +133,11 @@ class UnitServer:
 
     async def stop(self) -> None:
         """Close every stream and stop listening (for good: no pending restart)."""
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+            self._follower = None
         if self._restart is not None:
             self._restart.cancel()
             self._restart = None
@@ -247,6 +263,8 @@ class UnitServer:
     async def _middleware(
         self, request: web.Request, handler: Handler
     ) -> web.StreamResponse:
+        if request.path.startswith(PREFIX):
+            self.requests[f"{request.method} {request.path}"] += 1
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if request.path.startswith(PREFIX) and time.monotonic() < self.busy_until:
@@ -286,6 +304,7 @@ class UnitServer:
                 f"{api}/thermostat/boost",
                 self._write(self.unit.post_boost, "thermostat"),
             ),
+            web.patch(f"{api}/power", self._write(self.unit.patch_power, "power")),
             web.patch(
                 f"{api}/speaker", self._write(self.unit.patch_speaker, "speaker")
             ),
@@ -302,6 +321,8 @@ class UnitServer:
                 f"{api}/speaker/stop",
                 self._write(lambda _: self.unit.stop(), "speaker", body=False),
             ),
+            web.post(f"{api}/speaker/group", self._write(self._group, "speaker")),
+            web.get(f"{api}/speaker/stream", self._stream),
             web.patch(f"{api}/wifi", self._write(self.unit.patch_wifi, "wifi")),
             web.patch(
                 f"{api}/charger", self._write(self.unit.patch_charger, "charger")
@@ -349,10 +370,55 @@ class UnitServer:
         async def write(request: web.Request) -> web.StreamResponse:
             payload = await _json_body(request) if body else {}
             apply(payload)
+            self.write_log.append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "body": {
+                        key: "***" if key == "passphrase" else value
+                        for key, value in payload.items()
+                    },
+                }
+            )
             await self.publish()
             return web.json_response(self._published[section])
 
         return self._authed(write)
+
+    def _group(self, body: dict[str, Any]) -> None:
+        """Lead, follow or leave a speaker group; a member polls its leader."""
+        self.unit.post_speaker_group(body)
+        self._keep_following()
+
+    def _keep_following(self) -> None:
+        if self.unit.following and (self._follower is None or self._follower.done()):
+            self._follower = asyncio.ensure_future(self._follow())
+
+    async def _follow(self) -> None:
+        """A member's side: read the leader's stream and play along, until it ends."""
+        timeout = aiohttp.ClientTimeout(total=FOLLOW_TIMEOUT_S)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            while (group := self.unit.group) is not None and group.role == "member":
+                assert group.leader_address is not None
+                host, port = group.leader_address
+                url = f"http://{host}:{port}{PREFIX}/speaker/stream"
+                try:
+                    async with session.get(url, params={"group_id": group.id}) as got:
+                        if got.status == 404 and self.unit.group is group:
+                            # The leader no longer has this group: it is over.
+                            self.unit.leave_group()
+                        elif got.status == 200 and self.unit.group is group:
+                            self.unit.follow(await got.json())
+                except (aiohttp.ClientError, TimeoutError, ValueError) as err:
+                    LOGGER.debug("%s: leader unreachable: %s", self.unit.name, err)
+                await self.publish()
+                await asyncio.sleep(FOLLOW_POLL_S)
+
+    async def _stream(self, request: web.Request) -> web.Response:
+        """A leader's playback for its members; the group id is the credential."""
+        return web.json_response(
+            self.unit.group_stream(request.query.get("group_id", ""))
+        )
 
     def _rename(self, body: dict[str, Any]) -> None:
         self.unit.patch_device(body)
@@ -480,6 +546,10 @@ class UnitServer:
                 await self.send_event("client_left", {"mac": mac})
         elif event == "occupancy":
             self.unit.people_override = int(_parameter(body, "people", 0, whole=True))
+        elif event == "window_open":
+            self.unit.open_window(_parameter(body, "minutes", 10.0))
+        elif event == "window_close":
+            self.unit.open_window(0.0)
         else:
             raise ApiError(400, "invalid_value", f"unknown event {event!r}", "event")
         return web.json_response({"ok": True})
@@ -494,9 +564,13 @@ class UnitServer:
                 "power_w": unit.power_w,
                 "control": unit.control,
                 "people": unit.people,
+                "window_open": unit.window_open,
                 "host": self.host,
                 "port": self.port,
                 "delay_s": self.delay_s,
+                "power_limit_w": unit.power_limit_w,
+                "requests": dict(self.requests),
+                "writes": list(self.write_log),
             }
         )
 

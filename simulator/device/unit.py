@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import math
 import random
 import re
+import secrets
 from typing import Any
 import uuid
 
@@ -36,7 +37,20 @@ FROST_GUARD_C = 5.0
 # An emulated announcement plays this long (unit time), then the music returns.
 ANNOUNCEMENT_S = 8.0
 SOURCES = ["network", "bluetooth"]
+# An open window: the air of the room is exchanged with outdoor air about ten
+# times an hour (a casement opened wide; a tilted one is nearer two). At
+# 0.34 Wh/(m3 K) and 2.5 m of height, that is 8.5 W/K per m2 of floor: a
+# 20 m2 room loses 170 W/K more, and its air, at 20 C over 0 C outside, first
+# falls by about half a degree a minute. Integrated in steps of at most
+# WINDOW_STEP_S so that the loss follows the falling temperature.
+WINDOW_AIR_CHANGES_PER_H = 10.0
+ROOM_HEIGHT_M = 2.5
+AIR_HEAT_WH_PER_M3K = 0.34
+WINDOW_STEP_S = 30.0
 MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+SERIAL = re.compile(r"QR[0-9]-[0-9A-F]{6}")
+GROUP_ID = re.compile(r"[0-9a-f]{32}")
+MAX_GROUP_MEMBERS = 8
 PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
 
 
@@ -113,6 +127,58 @@ class Media:
     position_s: float = 0.0
 
 
+@dataclass(frozen=True, kw_only=True)
+class GroupPeer:
+    """Another Q.rad of a speaker group, as the client named it."""
+
+    serial: str
+    host: str
+    port: int
+
+    @classmethod
+    def from_body(cls, value: object, field: str) -> GroupPeer:
+        """Validate `{"serial", "host", "port"}`."""
+        if not isinstance(value, Mapping) or set(value) != {"serial", "host", "port"}:
+            raise _invalid(field, "must be objects of serial, host and port")
+        serial, host, port = value["serial"], value["host"], value["port"]
+        if not isinstance(serial, str) or not SERIAL.fullmatch(serial):
+            raise _invalid(field, "holds a malformed serial")
+        if (
+            not isinstance(host, str)
+            or not 1 <= len(host) <= 253
+            or not host.isprintable()
+        ):
+            raise _invalid(field, "holds a malformed host")
+        if (
+            isinstance(port, bool)
+            or not isinstance(port, int)
+            or not 1 <= port <= 65535
+        ):
+            raise _invalid(field, "holds a port outside 1-65535")
+        return cls(serial=serial, host=host, port=port)
+
+
+@dataclass(kw_only=True)
+class SpeakerGroup:
+    """The speaker group a unit leads or follows (docs/protocol.md 3.2)."""
+
+    id: str
+    role: str
+    leader: str
+    members: list[str]
+    # A member's way to its leader's stream.
+    leader_address: tuple[str, int] | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """`speaker.group` of the state object."""
+        return {
+            "id": self.id,
+            "role": self.role,
+            "leader": self.leader,
+            "members": list(self.members),
+        }
+
+
 @dataclass(kw_only=True)
 class WifiClient:
     """A phone or laptop on the unit's access point."""
@@ -167,12 +233,17 @@ class QradUnitModel:
     media: Media | None = None
     announcing: bool = False
     paused_before_announce: tuple[Media | None, str] | None = None
+    group: SpeakerGroup | None = None
     wifi_enabled: bool = True
     ssid: str = ""
     wifi_clients: list[WifiClient] = field(default_factory=list)
     charger_enabled: bool = True
     phone_present: bool = False
     people_override: int | None = None
+    # An open window (emulator event): extra loss until then, unit time.
+    window_open_until: datetime | None = None
+    # Whether the last step was under cloud control (for a bumpless fallback).
+    cloud_in_charge: bool = False
     room: Room = field(init=False)
     thermostat: LocalThermostat = field(default_factory=LocalThermostat)
     rng: random.Random = field(init=False)
@@ -225,7 +296,10 @@ class QradUnitModel:
         self._follow_schedule(now)
         if self.control == "cloud" and self.cloud_power_w is not None:
             power = min(self.cloud_power_w, self.power_limit_w)
+            self.cloud_in_charge = True
         else:
+            if self.cloud_in_charge:
+                self._take_over_from_cloud()
             power = self.thermostat.power(
                 self.effective_target(),
                 self.room.temperature,
@@ -233,13 +307,64 @@ class QradUnitModel:
                 self.power_limit_w,
             )
         self.power_w = power
-        self.room.step(seconds, power, outdoor_temperature(now), self.people)
+        self._heat_room(seconds, power, now)
         self.energy_kwh += power * seconds / 3_600_000.0
         self.compute_tflop += self.gflops * seconds / 1000.0
         if self.media is not None and self.speaker_state == "playing":
             self.media.position_s += seconds
-            if self.announcing and self.media.position_s >= ANNOUNCEMENT_S:
+            if (
+                self.announcing
+                and self.media.position_s >= ANNOUNCEMENT_S
+                and not self.following
+            ):
                 self.finish_announcement()
+
+    def _take_over_from_cloud(self) -> None:
+        """Bumpless transfer: the local thermostat goes on from the cloud's power.
+
+        Its integral starts where the cloud's last power leaves it, so that a
+        room the cloud held at its target stays there, instead of cooling until
+        a fresh integral has wound up.
+        """
+        self.cloud_in_charge = False
+        if self.hvac_mode == "off" or self.cloud_power_w is None:
+            self.thermostat.reset()
+            return
+        error = self.effective_target() - self.room.temperature
+        carried = self.cloud_power_w - self.thermostat.gain_w_per_k * error
+        self.thermostat.integral_w = min(max(carried, 0.0), self.power_limit_w)
+
+    @property
+    def window_open(self) -> bool:
+        """Whether a window of the room is open now."""
+        return (
+            self.window_open_until is not None
+            and self.clock.now() < self.window_open_until
+        )
+
+    def open_window(self, minutes: float) -> None:
+        """Open a window of the room for `minutes` of unit time (0 closes it)."""
+        self.window_open_until = (
+            self.clock.now() + timedelta(minutes=minutes) if minutes > 0 else None
+        )
+
+    def _heat_room(self, seconds: float, power: float, now: datetime) -> None:
+        """Advance the room under `power`, and an open window's extra loss."""
+        outdoor = outdoor_temperature(now)
+        if not self.window_open:
+            self.window_open_until = None
+            self.room.step(seconds, power, outdoor, self.people)
+            return
+        conductance = (
+            AIR_HEAT_WH_PER_M3K
+            * WINDOW_AIR_CHANGES_PER_H
+            * ROOM_HEIGHT_M
+            * self.identity.floor_area_m2
+        )
+        chunks = max(1, math.ceil(seconds / WINDOW_STEP_S))
+        for _ in range(chunks):
+            loss = conductance * (self.room.temperature - outdoor)
+            self.room.step(seconds / chunks, power - loss, outdoor, self.people)
 
     def _end_boost(self, now: datetime) -> None:
         if (
@@ -385,6 +510,7 @@ class QradUnitModel:
             if not power:
                 self.media = None
                 self.announcing = False
+                self.group = None
 
     def play(self, body: Mapping[str, Any]) -> None:
         """Play a URL, or announce it over what plays."""
@@ -397,6 +523,7 @@ class QradUnitModel:
         title = _text(body, "title", 1, 128) if body.get("title") is not None else None
         announce = _boolean(body, "announce") if "announce" in body else False
         self._require_power()
+        self._leave_if_following()
         if announce:
             if not self.announcing:
                 self.paused_before_announce = (self.media, self.speaker_state)
@@ -414,6 +541,7 @@ class QradUnitModel:
     def pause(self) -> None:
         """Pause what plays."""
         self._require_power()
+        self._leave_if_following()
         if self.speaker_state != "playing":
             raise ApiError(409, "not_available", "nothing is playing")
         self.speaker_state = "paused"
@@ -421,6 +549,7 @@ class QradUnitModel:
     def resume(self) -> None:
         """Resume what was paused."""
         self._require_power()
+        self._leave_if_following()
         if self.speaker_state != "paused":
             raise ApiError(409, "not_available", "nothing is paused")
         self.speaker_state = "playing"
@@ -428,6 +557,7 @@ class QradUnitModel:
     def stop(self) -> None:
         """Stop and unload."""
         self._require_power()
+        self.group = None if self.following else self.group
         self.media = None
         self.announcing = False
         self.speaker_state = "idle"
@@ -435,6 +565,133 @@ class QradUnitModel:
     def _require_power(self) -> None:
         if not self.speaker_power:
             raise ApiError(409, "not_available", "the speaker is off")
+
+    # Speaker groups (docs/protocol.md 3.2, additive).
+
+    @property
+    def following(self) -> bool:
+        """Whether this unit plays what a leader plays."""
+        return self.group is not None and self.group.role == "member"
+
+    def _leave_if_following(self) -> None:
+        """A member told to play something itself leaves its group first."""
+        if self.following:
+            self.group = None
+            self.announcing = False
+            self.paused_before_announce = None
+
+    def post_speaker_group(self, body: Mapping[str, Any]) -> None:
+        """Lead a group (`members`), follow a leader (`leader`, `group_id`), leave."""
+        _check_fields(body, {"members", "leader", "group_id"})
+        if "members" in body:
+            if "leader" in body or "group_id" in body:
+                message = "give members (to lead) or leader (to follow), not both"
+                raise ApiError(400, "invalid_value", message, "members")
+            self._lead(body["members"])
+            return
+        if "leader" not in body:
+            raise _invalid("leader", "is required without members")
+        if body["leader"] is None:
+            if "group_id" in body:
+                raise _invalid("group_id", "goes with a leader")
+            if self.following:
+                self.leave_group()
+            return
+        leader = GroupPeer.from_body(body["leader"], "leader")
+        group_id = body.get("group_id")
+        if not isinstance(group_id, str) or not GROUP_ID.fullmatch(group_id):
+            raise _invalid(
+                "group_id", "must be the 32 hex digits of the leader's group"
+            )
+        if leader.serial == self.identity.serial:
+            raise _invalid("leader", "is this Q.rad itself")
+        if self.group is not None and self.group.role == "leader":
+            raise ApiError(
+                409, "not_available", "this Q.rad leads a group: dissolve it first"
+            )
+        self._require_power()
+        self.group = SpeakerGroup(
+            id=group_id,
+            role="member",
+            leader=leader.serial,
+            members=[],
+            leader_address=(leader.host, leader.port),
+        )
+
+    def _lead(self, raw: object) -> None:
+        if not isinstance(raw, list) or len(raw) > MAX_GROUP_MEMBERS:
+            raise _invalid("members", f"must be a list of at most {MAX_GROUP_MEMBERS}")
+        members = [GroupPeer.from_body(item, "members") for item in raw]
+        serials = [member.serial for member in members]
+        if self.identity.serial in serials or len(set(serials)) != len(serials):
+            raise _invalid("members", "must be other Q.rads, each once")
+        if self.following:
+            raise ApiError(
+                409,
+                "not_available",
+                "this Q.rad follows another: leave its group first",
+            )
+        if not members:
+            self.group = None
+            return
+        self._require_power()
+        group_id = self.group.id if self.group is not None else secrets.token_hex(16)
+        self.group = SpeakerGroup(
+            id=group_id, role="leader", leader=self.identity.serial, members=serials
+        )
+
+    def leave_group(self) -> None:
+        """Stop following: the member falls silent."""
+        self.group = None
+        self.announcing = False
+        self.paused_before_announce = None
+        self.media = None
+        if self.speaker_power:
+            self.speaker_state = "idle"
+
+    def group_stream(self, group_id: str) -> dict[str, Any]:
+        """What a leader plays, for its members (`GET /speaker/stream`)."""
+        group = self.group
+        if group is None or group.role != "leader" or group.id != group_id:
+            raise ApiError(404, "not_found", "no such speaker group here")
+        media = self.media
+        return {
+            "group_id": group.id,
+            "leader": group.leader,
+            "members": list(group.members),
+            "state": self.speaker_state,
+            "announcing": self.announcing,
+            "media": None
+            if media is None
+            else {
+                "url": media.url,
+                "title": media.title,
+                "position_s": round(media.position_s, 3),
+            },
+            "at": iso(self.clock.now()),
+        }
+
+    def follow(self, stream: Mapping[str, Any]) -> None:
+        """Play what the leader plays, where it plays it (a member's poll)."""
+        group = self.group
+        if group is None or group.role != "member" or not self.speaker_power:
+            return
+        members = stream.get("members")
+        if isinstance(members, list):
+            group.members = [str(serial) for serial in members]
+        state = stream.get("state")
+        self.speaker_state = state if state in ("idle", "playing", "paused") else "idle"
+        self.announcing = stream.get("announcing") is True
+        media = stream.get("media")
+        if not isinstance(media, Mapping):
+            self.media = None
+            return
+        position = media.get("position_s")
+        self.media = Media(
+            url=str(media.get("url")),
+            title=media.get("title") if isinstance(media.get("title"), str) else None,
+            position_s=float(position) if isinstance(position, int | float) else 0.0,
+        )
 
     def patch_wifi(self, body: Mapping[str, Any]) -> None:
         """Access point on/off, SSID, passphrase."""
@@ -586,6 +843,7 @@ class QradUnitModel:
                 "source": self.source,
                 "sources": list(SOURCES),
                 "announcing": self.announcing,
+                "group": None if self.group is None else self.group.wire(),
                 "media": None
                 if self.media is None
                 else {

@@ -205,6 +205,11 @@ async def test_options_write_preset_temperatures(
 ) -> None:
     """Preset temperatures chosen in the options end up on the Q.rad."""
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["presets", "clients", "window"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "presets"}
+    )
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {"comfort": 21.0, "eco": 16.5, "away": 14.0, "frost_protection": 7.0},

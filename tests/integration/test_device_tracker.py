@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -16,18 +17,44 @@ from homeassistant.components.device_tracker import (
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_FRIENDLY_NAME, STATE_HOME, STATE_NOT_HOME
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.qrad.const import DOMAIN
+from custom_components.qrad.const import (
+    CONF_STALE_DAYS,
+    CONF_TRACK_CLIENTS,
+    CONF_TRACKED_CLIENTS,
+    DOMAIN,
+    TRACK_ALL,
+    TRACK_NONE,
+    TRACK_SELECTED,
+)
 from simulator.device.server import UnitServer
 
 from .waiting import wait_for
 
 PHONE_MAC = "3c:22:fb:10:20:30"
 LAPTOP_MAC = "3c:22:fb:40:50:60"
+
+
+@pytest.fixture
+def mock_config_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
+    """The Q.rad's entry, with the option that tracks every Wi-Fi client."""
+    return MockConfigEntry(
+        domain=mock_config_entry.domain,
+        title=mock_config_entry.title,
+        unique_id=mock_config_entry.unique_id,
+        data=dict(mock_config_entry.data),
+        options={CONF_TRACK_CLIENTS: TRACK_ALL},
+    )
 
 
 async def emulate(unit: UnitServer, **body: Any) -> None:
@@ -231,3 +258,122 @@ async def test_delete_a_client_device_while_the_qrad_is_unloaded(
     removed = await remove_device(hass, hass_ws_client, phone.device_id)
     assert removed["success"], removed
     assert tracker_of(hass, qrad_unit, PHONE_MAC) is None
+
+
+def with_options(entry: MockConfigEntry, **options: Any) -> MockConfigEntry:
+    """The same Q.rad entry with other options."""
+    return MockConfigEntry(
+        domain=entry.domain,
+        title=entry.title,
+        unique_id=entry.unique_id,
+        data=dict(entry.data),
+        options=options,
+    )
+
+
+def trackers(hass: HomeAssistant, entry: ConfigEntry) -> set[str]:
+    """The unique ids of the entry's trackers."""
+    return {
+        entity.unique_id
+        for entity in er.async_entries_for_config_entry(
+            er.async_get(hass), entry.entry_id
+        )
+        if entity.domain == TRACKER_DOMAIN
+    }
+
+
+async def test_no_client_is_tracked_by_default(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, qrad_unit: UnitServer
+) -> None:
+    """Without options no client gets a tracker; a sensor counts them all."""
+    entry = with_options(mock_config_entry)
+    known_to_another_integration(hass, PHONE_MAC)
+    qrad_unit.unit.client_join(PHONE_MAC, "annas-phone")
+    await setup(hass, entry)
+    await emulate(qrad_unit, event="client_join", mac=LAPTOP_MAC, name="laptop")
+    clients = "sensor.living_room_wi_fi_clients"
+    await wait_for(hass, lambda: state(hass, clients) == "2")
+    assert trackers(hass, entry) == set()
+    assert not hass.states.async_entity_ids(TRACKER_DOMAIN)
+
+
+async def test_options_choose_the_tracked_clients(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, qrad_unit: UnitServer
+) -> None:
+    """The options list the known clients; only the selected ones are tracked."""
+    entry = with_options(mock_config_entry)
+    qrad_unit.unit.client_join(PHONE_MAC, "annas-phone")
+    qrad_unit.unit.client_join(LAPTOP_MAC, "laptop")
+    await setup(hass, entry)
+    serial = qrad_unit.unit.identity.serial
+
+    async def choose(**answer: Any) -> dict[str, Any]:
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"next_step_id": "clients"}
+        )
+        assert result["step_id"] == "clients"
+        offered = result["data_schema"].schema[CONF_TRACKED_CLIENTS].config["options"]
+        assert {"value": PHONE_MAC, "label": f"annas-phone ({PHONE_MAC})"} in offered
+        assert {"value": LAPTOP_MAC, "label": f"laptop ({LAPTOP_MAC})"} in offered
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_STALE_DAYS: 30, **answer}
+        )
+        await hass.async_block_till_done()
+        return result
+
+    refused = await choose(track_clients=TRACK_SELECTED, tracked_clients=[])
+    assert refused["errors"] == {CONF_TRACKED_CLIENTS: "no_client_selected"}
+    hass.config_entries.options.async_abort(refused["flow_id"])
+
+    done = await choose(track_clients=TRACK_SELECTED, tracked_clients=[PHONE_MAC])
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    await wait_for(hass, lambda: entry.runtime_data.push_connected)
+    assert trackers(hass, entry) == {f"{serial}_{PHONE_MAC}"}
+
+    await choose(track_clients=TRACK_ALL, tracked_clients=[])
+    await wait_for(hass, lambda: entry.runtime_data.push_connected)
+    assert trackers(hass, entry) == {f"{serial}_{PHONE_MAC}", f"{serial}_{LAPTOP_MAC}"}
+
+    # Back to none: the trackers go from the registry, not only from the states.
+    await choose(track_clients=TRACK_NONE, tracked_clients=[])
+    assert trackers(hass, entry) == set()
+
+
+async def test_stale_trackers_are_removed_while_running(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, qrad_unit: UnitServer
+) -> None:
+    """The hourly check removes trackers of clients unseen for the options' days."""
+    entry = with_options(mock_config_entry, track_clients=TRACK_ALL, stale_days=30)
+    known_to_another_integration(hass, PHONE_MAC)
+    qrad_unit.unit.client_join(PHONE_MAC, "annas-phone")
+    qrad_unit.unit.client_join(LAPTOP_MAC, "laptop")
+    await setup(hass, entry)
+    serial = qrad_unit.unit.identity.serial
+    phone = tracker_of(hass, qrad_unit, PHONE_MAC)
+    assert phone is not None
+    phone_device = er.async_get(hass).async_get(phone).device_id
+    assert phone_device is not None
+    await emulate(qrad_unit, event="client_leave", mac=PHONE_MAC)
+    await wait_for(hass, lambda: state(hass, phone) == STATE_NOT_HOME)
+
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(days=29))
+    await hass.async_block_till_done()
+    assert trackers(hass, entry) == {f"{serial}_{PHONE_MAC}", f"{serial}_{LAPTOP_MAC}"}
+
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(days=31))
+    await hass.async_block_till_done()
+    assert trackers(hass, entry) == {f"{serial}_{LAPTOP_MAC}"}
+    assert hass.states.get(phone) is None
+    # The device the tracker made for the phone went with it; the Q.rad's stays.
+    assert dr.async_get(hass).async_get(phone_device) is None
+    assert (
+        dr.async_get(hass).async_get_device_by_identifier(
+            (DOMAIN, serial), entry.entry_id
+        )
+        is not None
+    )
+
+    # A stale client that comes back is tracked again.
+    await emulate(qrad_unit, event="client_join", mac=PHONE_MAC, name="annas-phone")
+    await wait_for(hass, lambda: tracker_of(hass, qrad_unit, PHONE_MAC) is not None)

@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.qrad.const import CONF_TRACK_CLIENTS, TRACK_ALL
 from simulator.device.server import UnitServer
 
 from .waiting import wait_for
@@ -44,6 +45,18 @@ PHONE_MAC = "3c:22:fb:10:20:30"
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots of states and registry entries, without their random ids."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def mock_config_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
+    """The Q.rad's entry, with the option that tracks every Wi-Fi client."""
+    return MockConfigEntry(
+        domain=mock_config_entry.domain,
+        title=mock_config_entry.title,
+        unique_id=mock_config_entry.unique_id,
+        data=dict(mock_config_entry.data),
+        options={CONF_TRACK_CLIENTS: TRACK_ALL},
+    )
 
 
 async def emulate(unit: UnitServer, **body: Any) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+import dataclasses
 import json
 import logging
 import random
 import socket
-from typing import Any, Self
+from typing import Any, Self, get_type_hints
 
 import aiohttp
 
@@ -27,8 +28,10 @@ from .models import (
     Charger,
     Device,
     DeviceInfo,
+    GroupPeer,
     HvacMode,
     PairingResult,
+    Power,
     Preset,
     QradState,
     Speaker,
@@ -228,6 +231,12 @@ class QradDevice:
         )
         return Thermostat.from_dict(await self._request("PATCH", "/thermostat", body))
 
+    async def set_power_limit(self, power_limit_w: float) -> Power:
+        """Cap the power any target may ask for, the cloud's or the unit's own."""
+        return Power.from_dict(
+            await self._request("PATCH", "/power", {"power_limit_w": power_limit_w})
+        )
+
     async def boost(self, minutes: int, delta: float | None = None) -> Thermostat:
         """Raise the target by delta for a while."""
         body = _only_given(minutes=minutes, delta=delta)
@@ -265,6 +274,20 @@ class QradDevice:
     async def stop(self) -> Speaker:
         """Stop playback."""
         return Speaker.from_dict(await self._request("POST", "/speaker/stop"))
+
+    async def lead_speaker_group(self, members: list[GroupPeer]) -> Speaker:
+        """Lead a speaker group of these Q.rads (an empty list dissolves it)."""
+        body = {"members": [member.to_wire() for member in members]}
+        return Speaker.from_dict(await self._request("POST", "/speaker/group", body))
+
+    async def follow_speaker_group(
+        self, leader: GroupPeer | None, group_id: str | None = None
+    ) -> Speaker:
+        """Play what `leader` plays in its group `group_id`; None leaves the group."""
+        body: dict[str, Any] = {"leader": None if leader is None else leader.to_wire()}
+        if leader is not None:
+            body["group_id"] = group_id
+        return Speaker.from_dict(await self._request("POST", "/speaker/group", body))
 
     async def set_wifi(
         self,
@@ -420,10 +443,13 @@ class _Stream:
     def _apply(self, data: object, *, replace: bool) -> bool:
         if not isinstance(data, dict):
             raise self._invalid("an event without state")
-        previous = self._device._raw_state or {}  # noqa: SLF001
-        raw = data if replace else merge_update(previous, data)
+        previous = self._device._last_state  # noqa: SLF001
+        raw = data if replace else merge_update(self._device._raw_state or {}, data)  # noqa: SLF001
         try:
-            state = QradState.from_dict(raw)
+            if replace or previous is None:
+                state = QradState.from_dict(raw)
+            else:
+                state = _with_sections(previous, raw, data)
         except QradInvalidResponseError as err:
             raise self._invalid(f"an invalid state ({err})") from err
         if replace:
@@ -432,6 +458,29 @@ class _Stream:
         self._device._last_state = state  # noqa: SLF001
         self._on_state(state)
         return True
+
+
+# Each section of the state and the parser of its model, read once from QradState.
+_SECTION_PARSERS: dict[str, Callable[[object], Any]] = {
+    name: model.from_dict for name, model in get_type_hints(QradState).items()
+}
+
+
+def _with_sections(
+    previous: QradState, raw: Mapping[str, Any], changes: Mapping[str, Any]
+) -> QradState:
+    """The state after an update: only the sections it touched are parsed again.
+
+    The others are the objects already validated (the sections are independent,
+    as QradState.from_dict reads each on its own): at one update per second per
+    Q.rad, re-validating the whole state each time was most of the client's work.
+    """
+    sections = {
+        name: _SECTION_PARSERS[name](raw[name])
+        for name in changes
+        if name in _SECTION_PARSERS
+    }
+    return dataclasses.replace(previous, **sections) if sections else previous
 
 
 def _only_given(**fields: object) -> dict[str, Any]:

@@ -8,7 +8,7 @@ fails in one place with a clear message. `to_dict` gives the wire form back.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 import math
@@ -56,6 +56,13 @@ class ControlSource(StrEnum):
 
     CLOUD = "cloud"
     LOCAL = "local"
+
+
+class GroupRole(StrEnum):
+    """A Q.rad's place in a speaker group."""
+
+    LEADER = "leader"
+    MEMBER = "member"
 
 
 class SpeakerState(StrEnum):
@@ -152,6 +159,10 @@ class _Reader:
 
     def section(self, key: str) -> _Reader:
         return _Reader(self.raw(key), f"{self._section}.{key}")
+
+    def get(self, key: str) -> Any:
+        """A field added later (additive): None when the unit does not send it."""
+        return self._data.get(key)
 
     def items(self, key: str, max_items: int | None = None) -> list[object]:
         value = self.raw(key)
@@ -402,6 +413,42 @@ class Media(_Model):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SpeakerGroup(_Model):
+    """The speaker group a Q.rad leads or follows (additive, protocol 3.2)."""
+
+    id: str
+    role: GroupRole
+    leader: str
+    members: list[str]
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        read = _Reader(data, "speaker.group")
+        members = read.texts("members")
+        if not all(SERIAL_PATTERN.match(serial) for serial in members):
+            raise QradInvalidResponseError("speaker.group.members holds a bad serial")
+        return cls(
+            id=read.text("id", max_length=64),
+            role=read.enum("role", GroupRole),
+            leader=read.text("leader", pattern=SERIAL_PATTERN),
+            members=list(members),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupPeer:
+    """How one Q.rad of a group reaches another (a `POST /speaker/group` item)."""
+
+    serial: str
+    host: str
+    port: int
+
+    def to_wire(self) -> dict[str, Any]:
+        """The request's form."""
+        return {"serial": self.serial, "host": self.host, "port": self.port}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Speaker(_Model):
     """The Bluetooth speaker."""
 
@@ -413,12 +460,20 @@ class Speaker(_Model):
     sources: list[str]
     announcing: bool
     media: Media | None
+    group: SpeakerGroup | None = None
+    # Whether the unit sent `group` at all (it is additive), for the wire form.
+    group_sent: bool = field(default=False, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form; `group` as the unit sent it (absent, null or a group)."""
+        return _speaker_wire(super().to_dict())
 
     @classmethod
     def from_dict(cls, data: object) -> Self:
         read = _Reader(data, "speaker")
         sources = list(read.texts("sources"))
         media = read.raw("media")
+        group = read.get("group")
         return cls(
             power=read.boolean("power"),
             state=read.enum("state", SpeakerState),
@@ -428,6 +483,8 @@ class Speaker(_Model):
             sources=sources,
             announcing=read.boolean("announcing"),
             media=None if media is None else Media.from_dict(media),
+            group=None if group is None else SpeakerGroup.from_dict(group),
+            group_sent="group" in data,  # type: ignore[operator]
         )
 
 
@@ -531,6 +588,12 @@ class QradState(_Model):
     charger: Charger
     cloud: CloudLink
 
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form; `speaker.group` as the unit sent it."""
+        wire = super().to_dict()
+        wire["speaker"] = _speaker_wire(wire["speaker"])
+        return wire
+
     @classmethod
     def from_dict(cls, data: object) -> Self:
         read = _Reader(data, "state")
@@ -546,6 +609,14 @@ class QradState(_Model):
             charger=Charger.from_dict(read.raw("charger")),
             cloud=CloudLink.from_dict(read.raw("cloud")),
         )
+
+
+def _speaker_wire(speaker: dict[str, Any]) -> dict[str, Any]:
+    """A speaker's wire form: `group` only if the unit sent it."""
+    sent = speaker.pop("group_sent", False)
+    if speaker.get("group") is None and not sent:
+        speaker.pop("group", None)
+    return speaker
 
 
 def merge_update(state: Json, changes: Json) -> dict[str, Any]:
