@@ -149,27 +149,38 @@ class Controller:
         await client.subscribe(AVAILABILITY, qos=1)
         await self._announce(client)
         self.connected.set()
-        async for message in client.messages:
-            levels = message.topic.value.split("/")
-            try:
-                if message.topic.value == AVAILABILITY:
-                    # Another worker's last will: the cloud is still here.
-                    if message.payload in {b"offline", "offline"}:
-                        await client.publish(AVAILABILITY, "online", qos=1, retain=True)
-                elif levels[2] == "acct" and levels[5] == "setpoint":
-                    setpoint = Setpoint.parse(_bytes(message.payload), levels[4])
-                    outcome = self.scheduler.apply_setpoint(levels[3], setpoint)
-                    self.setpoints_received += outcome is Outcome.APPLIED
-                elif levels[2] == "dev" and levels[4] == "telemetry":
-                    publishes = self._step_shared(levels[3], message.payload)
-                    if publishes:
-                        # Acknowledged in the background: the next message waits
-                        # for no round trip.
-                        task = asyncio.create_task(_publish_all(client, publishes))
-                        self._inflight.add(task)
-                        task.add_done_callback(self._inflight.discard)
-            except MessageError as err:
-                _LOGGER.warning("dropped a message on %s: %s", message.topic.value, err)
+        try:
+            async for message in client.messages:
+                levels = message.topic.value.split("/")
+                try:
+                    if message.topic.value == AVAILABILITY:
+                        # Another worker's last will: the cloud is still here.
+                        if message.payload in {b"offline", "offline"}:
+                            await client.publish(
+                                AVAILABILITY, "online", qos=1, retain=True
+                            )
+                    elif levels[2] == "acct" and levels[5] == "setpoint":
+                        setpoint = Setpoint.parse(_bytes(message.payload), levels[4])
+                        outcome = self.scheduler.apply_setpoint(levels[3], setpoint)
+                        self.setpoints_received += outcome is Outcome.APPLIED
+                    elif levels[2] == "dev" and levels[4] == "telemetry":
+                        publishes = self._step_shared(levels[3], message.payload)
+                        if publishes:
+                            # Acknowledged in the background: the next message waits
+                            # for no round trip.
+                            task = asyncio.create_task(_publish_all(client, publishes))
+                            self._inflight.add(task)
+                            task.add_done_callback(self._inflight.discard)
+                except MessageError as err:
+                    _LOGGER.warning(
+                        "dropped a message on %s: %s", message.topic.value, err
+                    )
+        finally:
+            # Acknowledgements of a session that ended go with it.
+            inflight = list(self._inflight)
+            for task in inflight:
+                task.cancel()
+            await asyncio.gather(*inflight, return_exceptions=True)
 
     def _step_shared(self, serial: str, payload: object) -> list[tuple[str, str]]:
         """One Q.rad's step on its telemetry: the control and status to publish."""

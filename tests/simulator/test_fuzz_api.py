@@ -94,7 +94,7 @@ def unit_url(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[tuple[str, str]
     """One emulated Q.rad in a thread of its own; its URL and a valid token."""
     # Module fixtures run before the per-test socket permission of conftest.py.
     pytest_socket.enable_socket()
-    pytest_socket.socket_allow_hosts(["127.0.0.1"])
+    pytest_socket.socket_allow_hosts(["127.0.0.1", "172.30.0.0/16"])
     # The rate limit has its own tests; here every request must reach validation.
     monkeypatch_module.setattr(server, "RATE_PER_S", 1e9)
     monkeypatch_module.setattr(server, "RATE_BURST", 1e9)
