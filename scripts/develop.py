@@ -101,7 +101,7 @@ def main() -> int:
     directory.unlink(missing_ok=True)
     first = [
         [
-            *(sys.executable, "-m", "simulator", "--auto-pair"),
+            *(sys.executable, "-m", "simulator", "--auto-pair", "--household"),
             *("--count", str(args.qrads), "--speed", str(args.speed)),
             *("--directory-file", str(directory)),
         ]

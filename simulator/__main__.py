@@ -46,6 +46,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-announce", action="store_true", help="do not announce over mDNS"
     )
     parser.add_argument(
+        "--household",
+        action="store_true",
+        help="Wi-Fi clients and phones come and go by themselves (demos)",
+    )
+    parser.add_argument(
         "--accounts", type=int, default=1, help="homeowner accounts (default 1)"
     )
     parser.add_argument(
@@ -147,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         auto_pair=args.auto_pair,
         announce=not args.no_announce,
+        household=args.household,
         accounts=args.accounts,
         cloud=cloud,
         time_origin=args.time_origin,

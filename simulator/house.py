@@ -357,10 +357,23 @@ def dashboard(entities: list[dict[str, Any]], names: dict[str, str]) -> dict[str
             {"type": "entities", "title": names[device_id], "entities": readings}
         )
         others = [
-            keys[key] for key in ("speaker", "wifi", "wifi_clients") if key in keys
+            keys[key]
+            for key in (
+                "wifi_access_point",
+                "wifi_clients",
+                "charger",
+                "window_detection",
+                "power_limit",
+            )
+            if key in keys
         ]
         if "speaker" in keys:
             room.append({"type": "media-control", "entity": keys["speaker"]})
+        others += sorted(
+            entity_id
+            for key, entity_id in keys.items()
+            if "device_tracker." in entity_id
+        )
         if others:
             room.append({"type": "entities", "entities": others})
         cards.append({"type": "vertical-stack", "cards": room})
@@ -370,6 +383,26 @@ def dashboard(entities: list[dict[str, Any]], names: dict[str, str]) -> dict[str
             {"title": "Q.rads", "path": "qrads", "icon": "mdi:radiator", "cards": cards}
         ],
     }
+
+
+async def track_wifi_clients(api: HomeAssistantApi) -> None:
+    """Have every paired Q.rad track all its Wi-Fi clients (the demo's choice).
+
+    The integration tracks none by default; the options flow is walked as the
+    owner would: the menu, then the Wi-Fi clients step.
+    """
+    entries = await api.get("/api/config/config_entries/entry")
+    for entry in entries:
+        if entry["domain"] != "qrad" or entry["unique_id"].startswith("account:"):
+            continue
+        flow = await api.post(
+            "/api/config/config_entries/options/flow", {"handler": entry["entry_id"]}
+        )
+        path = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
+        await api.post(path, {"next_step_id": "clients"})
+        await api.post(
+            path, {"track_clients": "all", "tracked_clients": [], "stale_days": 30}
+        )
 
 
 async def publish_dashboard(api: HomeAssistantApi) -> None:
@@ -418,6 +451,7 @@ async def set_up_house(url: str, directory: Directory | None, pair: int) -> str:
         paired = await pair_discovered(api, missing, directory, limit_s=120)
         _LOGGER.info("paired %d discovered Q.rad(s)", paired)
         await place_in_rooms(api)
+        await track_wifi_clients(api)
         await publish_dashboard(api)
     return token
 

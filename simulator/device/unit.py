@@ -223,6 +223,7 @@ class QradUnitModel:
     last_control_at: datetime | None = None
     cloud_connected: bool = False
     broker_url: str | None = None
+    household: bool = False
     energy_kwh: float = 0.0
     compute_tflop: float = 0.0
     speaker_power: bool = True
@@ -292,6 +293,8 @@ class QradUnitModel:
     def step(self, seconds: float) -> None:
         """Advance the simulation by `seconds` of simulated time."""
         now = self.clock.now()
+        if self.household:
+            self._household(seconds)
         self._end_boost(now)
         self._follow_schedule(now)
         if self.control == "cloud" and self.cloud_power_w is not None:
@@ -731,6 +734,19 @@ class QradUnitModel:
             for host in range(10, 250)
             if f"192.168.50.{host}" not in taken
         )
+
+    def _household(self, seconds: float) -> None:
+        """People come and go: a Wi-Fi client joins or leaves about twice an hour.
+
+        Only with `household` on (the demo): the tests drive clients themselves.
+        """
+        if self.rng.random() >= min(seconds / 1800, 1.0):
+            return
+        if len(self.wifi_clients) > 1 and self.rng.random() < 0.5:
+            self.client_leave(self.rng.choice(self.wifi_clients).mac)
+        else:
+            self.client_join()
+        self.phone_present = self.rng.random() < 0.5
 
     def client_join(
         self, mac: str | None = None, name: str | None = None
