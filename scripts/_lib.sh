@@ -15,7 +15,10 @@ export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 # Debian packages of the development root: the interpreter, a compiler for
 # wheels without binaries, the real broker the tests talk to, and what Home
 # Assistant's media and camera code load (ffmpeg, libturbojpeg).
-DEVROOT_PACKAGES="python3.14,python3.14-venv,python3.14-dev,build-essential,ca-certificates,git,mosquitto,ffmpeg,libturbojpeg0,chromium,fonts-dejavu-core"
+# What debootstrap installs (its resolver copes with these), then what apt adds
+# on top (chromium's dependency tree is beyond debootstrap: it gives up).
+DEVROOT_BASE_PACKAGES="python3.14,python3.14-venv,python3.14-dev,build-essential,ca-certificates,git,mosquitto,ffmpeg,libturbojpeg0"
+DEVROOT_PACKAGES="$DEVROOT_BASE_PACKAGES,chromium,fonts-dejavu-core"
 
 say() { printf 'qrad: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }

@@ -385,6 +385,11 @@ def dashboard(entities: list[dict[str, Any]], names: dict[str, str]) -> dict[str
     }
 
 
+def _is_qrad_entry(entry: dict[str, Any]) -> bool:
+    """A Q.rad's entry, not a cloud account's (only Q.rads have options)."""
+    return entry["domain"] == "qrad" and bool(entry.get("supports_options"))
+
+
 async def track_wifi_clients(api: HomeAssistantApi) -> None:
     """Have every paired Q.rad track all its Wi-Fi clients (the demo's choice).
 
@@ -393,7 +398,7 @@ async def track_wifi_clients(api: HomeAssistantApi) -> None:
     """
     entries = await api.get("/api/config/config_entries/entry")
     for entry in entries:
-        if entry["domain"] != "qrad" or entry["unique_id"].startswith("account:"):
+        if not _is_qrad_entry(entry):
             continue
         flow = await api.post(
             "/api/config/config_entries/options/flow", {"handler": entry["entry_id"]}
@@ -444,8 +449,7 @@ async def set_up_house(url: str, directory: Directory | None, pair: int) -> str:
         configured = [
             entry
             for entry in await api.get("/api/config/config_entries/entry")
-            if entry["domain"] == "qrad"
-            and not entry["unique_id"].startswith("account:")
+            if _is_qrad_entry(entry)
         ]
         missing = max(pair - len(configured), 0)
         paired = await pair_discovered(api, missing, directory, limit_s=120)
