@@ -178,6 +178,13 @@ class HomeAssistantApi:
                 )
             return await answer.json()
 
+    async def delete(self, path: str) -> None:
+        """DELETE a REST path (e.g. abandon a flow)."""
+        async with self.session.delete(
+            f"{self.url}{path}", headers=self._headers
+        ) as answer:
+            answer.raise_for_status()
+
     async def ws(self, command: str, **data: Any) -> Any:
         """One WebSocket command, on its own short connection."""
         async with self.session.ws_connect(f"{self.url}/api/websocket") as socket:
@@ -386,8 +393,8 @@ def dashboard(entities: list[dict[str, Any]], names: dict[str, str]) -> dict[str
 
 
 def _is_qrad_entry(entry: dict[str, Any]) -> bool:
-    """A Q.rad's entry, not a cloud account's (only Q.rads have options)."""
-    return entry["domain"] == "qrad" and bool(entry.get("supports_options"))
+    """A Q.rad's entry, not a cloud account's (whose title says so)."""
+    return entry["domain"] == "qrad" and not entry["title"].startswith("Cloud account")
 
 
 async def track_wifi_clients(api: HomeAssistantApi) -> None:
@@ -404,6 +411,9 @@ async def track_wifi_clients(api: HomeAssistantApi) -> None:
             "/api/config/config_entries/options/flow", {"handler": entry["entry_id"]}
         )
         path = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
+        if "clients" not in flow.get("menu_options", []):
+            await api.delete(path)
+            continue
         await api.post(path, {"next_step_id": "clients"})
         await api.post(
             path, {"track_clients": "all", "tracked_clients": [], "stale_days": 30}

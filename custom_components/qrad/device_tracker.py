@@ -3,8 +3,8 @@
 Like Home Assistant's router integrations: one tracker per client MAC, created
 when the client first joins, `not_home` once it leaves, and re-created at every
 start from the entity registry, so that clients seen before keep their tracker
-while they are away. As for any router, a tracker starts disabled unless another
-integration already knows a device with that MAC (ScannerEntity's rule).
+while they are away. Since a tracker exists only because the owner asked for it
+(below), it starts enabled, unlike the routers' trackers of unknown MACs.
 
 Unlike most of them, nothing is tracked unless the owner asks: the options say
 no client (the default), the selected ones, or all. The "Wi-Fi clients" sensor
@@ -239,6 +239,11 @@ class QradClientTracker(QradEntity, ScannerEntity):
         self.mac = mac
         self._tracked = tracked
         self._hostname = name if name != mac else None
+
+    @property
+    def entity_registry_enabled_default(self) -> bool:
+        """Enabled: the owner chose to track this client (routers ask nobody)."""
+        return True
 
     @property
     def _client(self) -> WifiClient | None:

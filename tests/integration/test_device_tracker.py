@@ -127,19 +127,20 @@ async def test_known_client_is_home_then_not_home(
     assert ATTR_IP not in hass.states.get(tracker).attributes
 
 
-async def test_unknown_client_tracker_starts_disabled(
+async def test_unknown_client_tracker_starts_enabled(
     hass: HomeAssistant, init_integration: MockConfigEntry, qrad_unit: UnitServer
 ) -> None:
-    """As with routers, a MAC nobody else knows gets a tracker the owner may enable."""
+    """A MAC nobody else knows still gets a live tracker: the owner asked for it."""
     await wait_for(hass, lambda: init_integration.runtime_data.push_connected)
     await emulate(qrad_unit, event="client_join", mac=LAPTOP_MAC, name="laptop")
     await wait_for(hass, lambda: tracker_of(hass, qrad_unit, LAPTOP_MAC) is not None)
     tracker = tracker_of(hass, qrad_unit, LAPTOP_MAC)
     entry = er.async_get(hass).async_get(tracker)
     assert entry is not None
-    assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert entry.disabled_by is None
     assert entry.original_name == "laptop"
-    assert hass.states.get(tracker) is None
+    await wait_for(hass, lambda: hass.states.get(tracker) is not None)
+    assert hass.states.get(tracker).state == "home"
 
 
 async def test_tracker_survives_a_restart(
