@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+import contextlib
 from dataclasses import dataclass
 import json
 from pathlib import Path
@@ -138,30 +139,36 @@ def broker_kind(request: pytest.FixtureRequest) -> str:
     return kind
 
 
-@pytest.fixture
-async def cloud_world(
-    broker_kind: str, cloud_tls: TlsFiles, tmp_path: Path
+@contextlib.asynccontextmanager
+async def running_cloud_world(
+    tls: TlsFiles,
+    workdir: Path,
+    *,
+    broker_kind: str = "mosquitto",
+    count: int = 4,
+    accounts: int = 2,
+    speed: float = 60,
 ) -> AsyncIterator[CloudWorld]:
-    """Four Q.rads of two accounts, a TLS broker and the controller, at 60x."""
+    """Q.rads linked to a TLS broker (mosquitto or embedded) and the controller."""
     broker_port = free_port()
-    endpoint = BrokerEndpoint(host="127.0.0.1", port=broker_port, ca=cloud_tls.ca)
+    endpoint = BrokerEndpoint(host="127.0.0.1", port=broker_port, ca=tls.ca)
     fleet = Fleet(
         FleetConfig(
-            count=4,
-            base_port=free_port_range(4, avoid={broker_port}),
-            speed=60,
+            count=count,
+            base_port=free_port_range(count, avoid={broker_port}),
+            speed=speed,
             announce=False,
-            accounts=2,
+            accounts=accounts,
             cloud=endpoint,
         )
     )
     broker_class = Mosquitto if broker_kind == "mosquitto" else EmbeddedBroker
     broker = broker_class(
         fleet.directory,
-        tmp_path / "broker",
+        workdir / "broker",
         host=endpoint.host,
         port=endpoint.port,
-        tls=cloud_tls,
+        tls=tls,
     )
     await broker.start()
     controller = Controller(fleet.directory, endpoint, fleet.clock)
@@ -175,3 +182,14 @@ async def cloud_world(
         # A test may have replaced the controller (a controller restart).
         await world.controller.stop()
         await broker.stop()
+
+
+@pytest.fixture
+async def cloud_world(
+    broker_kind: str, cloud_tls: TlsFiles, tmp_path: Path
+) -> AsyncIterator[CloudWorld]:
+    """Four Q.rads of two accounts, a TLS broker and the controller, at 60x."""
+    async with running_cloud_world(
+        cloud_tls, tmp_path, broker_kind=broker_kind
+    ) as world:
+        yield world

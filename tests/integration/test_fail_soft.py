@@ -33,12 +33,9 @@ from custom_components.qrad.const import (
     CONF_CLOUD_ISSUE_MINUTES,
     DOMAIN,
 )
-from simulator.cloud.controller import Controller
-from simulator.cloud.endpoint import BrokerEndpoint, TlsFiles
-from simulator.cloud.mosquitto import Mosquitto
+from simulator.cloud.endpoint import TlsFiles
 from simulator.device.unit import QradUnitModel
-from simulator.fleet import Fleet, FleetConfig
-from simulator.testing import CloudWorld, free_port, free_port_range
+from simulator.testing import CloudWorld, running_cloud_world
 
 from .test_cloud import climate_entity, credentials, pair
 from .waiting import wait_for
@@ -53,35 +50,10 @@ HOLD_C = 0.5
 @pytest.fixture
 async def fast_world(cloud_tls: TlsFiles, tmp_path: Path) -> AsyncIterator[CloudWorld]:
     """One Q.rad, mosquitto and the controller, at 240 times real time."""
-    broker_port = free_port()
-    endpoint = BrokerEndpoint(host="127.0.0.1", port=broker_port, ca=cloud_tls.ca)
-    fleet = Fleet(
-        FleetConfig(
-            count=1,
-            base_port=free_port_range(1, avoid={broker_port}),
-            speed=SPEED,
-            announce=False,
-            cloud=endpoint,
-        )
-    )
-    broker = Mosquitto(
-        fleet.directory,
-        tmp_path / "broker",
-        host=endpoint.host,
-        port=endpoint.port,
-        tls=cloud_tls,
-    )
-    await broker.start()
-    controller = Controller(fleet.directory, endpoint, fleet.clock)
-    await controller.start()
-    await asyncio.wait_for(controller.connected.wait(), 20)
-    world = CloudWorld(fleet=fleet, broker=broker, controller=controller)
-    try:
-        async with fleet:
-            yield world
-    finally:
-        await world.controller.stop()
-        await broker.stop()
+    async with running_cloud_world(
+        cloud_tls, tmp_path, count=1, accounts=1, speed=SPEED
+    ) as world:
+        yield world
 
 
 @pytest.fixture(autouse=True)
