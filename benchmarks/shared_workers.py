@@ -1,4 +1,3 @@
-# ruff: noqa: INP001 (a stand-alone script, not a package)
 """Telemetry messages per second that shared controller workers handle on mosquitto.
 
     python benchmarks/shared_workers.py --units 100 --workers 1 2 --seconds 10
