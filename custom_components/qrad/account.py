@@ -68,17 +68,17 @@ class AccountHub:
     async def async_attach(self, cloud: QradCloud) -> None:
         """Deliver through `cloud` (already configured with this hub's outbox)."""
         self.cloud = cloud
-        cloud.on_change = self._async_cloud_changed
+        cloud.on_change = self._async_update_issue
         cloud.on_status = self._async_status
         await cloud.start()
-        self._async_cloud_changed()
+        self._async_link_replaced()
 
     async def async_detach(self) -> None:
         """The account entry unloads: keep the outbox, close the link."""
         cloud, self.cloud = self.cloud, None
         if cloud is not None:
             await cloud.close()
-        self._async_cloud_changed()
+        self._async_link_replaced()
 
     # The Q.rads' side.
 
@@ -106,7 +106,9 @@ class AccountHub:
         else:
             setpoint = await self.outbox.add(serial, **fields)
         LOGGER.debug("setpoint %s #%d for %s", serial, setpoint.seq, self.account)
-        self._async_cloud_changed()
+        if self.cloud is None:
+            # Without a link, a waiting setpoint is what makes the cloud missed.
+            self._async_update_issue()
         return setpoint
 
     def latest(self, serial: str) -> Setpoint | None:
@@ -134,7 +136,7 @@ class AccountHub:
 
     @callback
     def async_listen(self, serial: str, update: Callable[[], None]) -> CALLBACK_TYPE:
-        """Call `update` when `serial`'s status or the link changes."""
+        """Call `update` on news of `serial`: its status, a link attached or gone."""
         self._listeners.setdefault(serial, []).append(update)
 
         @callback
@@ -151,8 +153,16 @@ class AccountHub:
             update()
 
     @callback
-    def _async_cloud_changed(self) -> None:
-        """Keep the repair issue true; tell every Q.rad that the link changed."""
+    def _async_link_replaced(self) -> None:
+        """A link came or went: statuses appear or vanish for every Q.rad."""
+        self._async_update_issue()
+        for updates in list(self._listeners.values()):
+            for update in list(updates):
+                update()
+
+    @callback
+    def _async_update_issue(self) -> None:
+        """Keep the repair issue true to whether the cloud can act."""
         if self.cloud_gone:
             if self._issue_timer is None:
                 delay = (
@@ -166,9 +176,6 @@ class AccountHub:
                 self._issue_timer()
                 self._issue_timer = None
             ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
-        for updates in list(self._listeners.values()):
-            for update in list(updates):
-                update()
 
     def _async_later(self, delay: float) -> CALLBACK_TYPE:
         return async_call_later(

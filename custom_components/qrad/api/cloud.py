@@ -75,7 +75,10 @@ class QradCloud:
         self.connected = False
         self.auth_failed = False
         self.on_status: Callable[[ComputeStatus], None] | None = None
+        # Told when `connected` or `controller_online` changes, and only then:
+        # a status reaches its own Q.rad through `on_status`.
         self.on_change: Callable[[], None] | None = None
+        self._reported: tuple[bool, bool | None] = (False, None)
         self._loop = asyncio.get_running_loop()
         self._client: mqtt.Client | None = None
         self._connect_result: asyncio.Future[None] | None = None
@@ -283,7 +286,6 @@ class QradCloud:
             _LOGGER.warning("cloud %s: %s", self.account, failure)
             if result is not None and not result.done():
                 result.set_exception(failure)
-            self._notify()
             return
         self.connected = True
         self.auth_failed = False
@@ -370,7 +372,6 @@ class QradCloud:
         await self.outbox.delivered(serial, seq)
         if not self.outbox.pending:
             self._delivered.set()
-        self._notify()
 
     def _on_message(
         self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage
@@ -421,6 +422,11 @@ class QradCloud:
             self._send(fresh)
 
     def _notify(self) -> None:
+        """Tell `on_change` if the link or the controller came or went."""
+        link = (self.connected, self.controller_online)
+        if link == self._reported:
+            return
+        self._reported = link
         if self.on_change is not None:
             self.on_change()
 
