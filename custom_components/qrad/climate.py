@@ -68,6 +68,15 @@ class QradClimate(QradEntity, ClimateEntity):
     def _thermostat(self) -> Thermostat:
         return self.coordinator.data.state.thermostat
 
+    @override
+    def _shown(self) -> tuple[Thermostat, float, float, HVACMode]:
+        return (
+            self._thermostat,
+            self.current_temperature,
+            self.current_humidity,
+            self.hvac_mode,
+        )
+
     @property
     @override
     def current_temperature(self) -> float:

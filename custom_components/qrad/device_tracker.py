@@ -291,6 +291,10 @@ class QradClientTracker(QradEntity, ScannerEntity):
             return None
         return self._hostname or self.mac
 
+    @override
+    def _shown(self) -> tuple[bool, str | None, str | None]:
+        return self.is_connected, self.ip_address, self.hostname
+
     @callback
     @override
     def _handle_coordinator_update(self) -> None:

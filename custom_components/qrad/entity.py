@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
+from typing import override
+
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -12,9 +16,16 @@ from .coordinator import QradCoordinator
 
 
 class QradEntity(CoordinatorEntity[QradCoordinator]):
-    """An entity of one Q.rad, unique by serial and description key."""
+    """An entity of one Q.rad, unique by serial and description key.
+
+    A Q.rad pushes every second, mostly meters: rewriting all its entities each
+    time would cost Home Assistant a state computation per entity for nothing
+    (README, Performance). So an entity is written only when what it shows changed.
+    """
 
     _attr_has_entity_name = True
+    # What the entity showed at its last write from the coordinator.
+    _written: object = None
 
     def __init__(
         self, coordinator: QradCoordinator, description: EntityDescription
@@ -34,6 +45,20 @@ class QradEntity(CoordinatorEntity[QradCoordinator]):
             sw_version=device.firmware,
             configuration_url=f"http://{coordinator.device.host}:{coordinator.device.port}/api/v1/info",
         )
+
+    @abstractmethod
+    def _shown(self) -> object:
+        """What the state is made of: the values it shows, cheap to compare."""
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        """Write the state when what it shows changed, and only then."""
+        shown = (self.available, self._shown())
+        if shown == self._written:
+            return
+        self._written = shown
+        self.async_write_ha_state()
 
     @property
     def _origin(self) -> Origin:

@@ -96,6 +96,11 @@ class QradSpeaker(QradEntity, MediaPlayerEntity):
     def _speaker(self) -> Speaker:
         return self.coordinator.data.state.speaker
 
+    @override
+    def _shown(self) -> tuple[Speaker, list[str]]:
+        """The speaker, and its group as the leader tells it."""
+        return self._speaker, self.group_members
+
     @property
     def _media(self) -> Media | None:
         return self._speaker.media

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.components.climate import (
     ATTR_HVAC_ACTION,
     ATTR_PRESET_MODE,
@@ -10,9 +12,15 @@ from homeassistant.components.climate import (
     SERVICE_SET_TEMPERATURE,
 )
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import ATTR_ENTITY_ID, ATTR_TEMPERATURE, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    ATTR_TEMPERATURE,
+    EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.qrad.const import DOMAIN
@@ -79,6 +87,46 @@ async def test_changes_on_the_qrad_are_pushed(
     await wait_for(
         hass, lambda: hass.states.get(CLIMATE).attributes[ATTR_TEMPERATURE] == 24.0
     )
+
+
+async def test_only_what_changed_is_written(
+    hass: HomeAssistant, init_integration: MockConfigEntry, qrad_unit: UnitServer
+) -> None:
+    """A Q.rad pushes every second: Home Assistant is never asked for a state it has.
+
+    Each needless write costs Home Assistant a state computation; with hundreds
+    of Q.rads those were most of its CPU (README, Performance).
+    """
+    await wait_for(hass, lambda: init_integration.runtime_data.push_connected)
+    ours = {
+        entry.entity_id
+        for entry in er.async_entries_for_config_entry(
+            er.async_get(hass), init_integration.entry_id
+        )
+    }
+    rewritten: list[str] = []
+    changed: set[str] = set()
+
+    @callback
+    def is_ours(data: dict[str, Any]) -> bool:
+        return data["entity_id"] in ours
+
+    @callback
+    def on_reported(event: Event) -> None:
+        rewritten.append(event.data["entity_id"])
+
+    @callback
+    def on_changed(event: Event) -> None:
+        changed.add(event.data["entity_id"])
+
+    hass.bus.async_listen(EVENT_STATE_REPORTED, on_reported, is_ours)
+    hass.bus.async_listen(EVENT_STATE_CHANGED, on_changed, is_ours)
+    qrad_unit.unit.target = 24.0
+    await qrad_unit.publish()
+    # A few of the unit's own ticks (60x): meters, power, compute move.
+    await wait_for(hass, lambda: "sensor.living_room_energy" in changed)
+    await wait_for(hass, lambda: CLIMATE in changed)
+    assert rewritten == []
 
 
 async def test_unavailable_while_gone_and_back_without_reload(
