@@ -4,10 +4,16 @@ Per Q.rad it holds the latest setpoint not yet acknowledged by the broker, the
 latest setpoint known at all (sent, or read back retained), and the last
 sequence number used. It saves itself through an injected store before a
 setpoint counts as accepted, so that a restart of Home Assistant loses nothing.
+
+Saves are group commits: a save holds every Q.rad's setpoints, so when a
+hundred Q.rads change at once (a start-up, a period of acknowledgements) the
+changes made while one save is being written all go in the next one, instead
+of a whole save each (which grows as the square of the fleet).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 import logging
@@ -53,6 +59,9 @@ class Outbox:
     pending: dict[str, Setpoint] = field(default_factory=dict)
     latest: dict[str, Setpoint] = field(default_factory=dict)
     last_seq: dict[str, int] = field(default_factory=dict)
+    # The writer at work, and the save that will take the changes not yet in one.
+    _saving: asyncio.Task[None] | None = field(default=None, repr=False)
+    _next_save: asyncio.Future[None] | None = field(default=None, repr=False)
 
     async def load(self) -> None:
         """Read what a previous run left; a damaged entry is dropped with a warning."""
@@ -143,6 +152,30 @@ class Outbox:
         await self._save()
 
     async def _save(self) -> None:
+        """Return once a save that began after this change is written."""
+        loop = asyncio.get_running_loop()
+        if self._next_save is None:
+            self._next_save = loop.create_future()
+        written = self._next_save
+        if self._saving is None:
+            self._saving = loop.create_task(self._write_all())
+        await asyncio.shield(written)
+
+    async def _write_all(self) -> None:
+        """Write until no change waits: each write takes all made before it."""
+        try:
+            while (written := self._next_save) is not None:
+                self._next_save = None
+                try:
+                    await self._write_once()
+                except Exception as err:  # noqa: BLE001 (raised in every caller)
+                    written.set_exception(err)
+                else:
+                    written.set_result(None)
+        finally:
+            self._saving = None
+
+    async def _write_once(self) -> None:
         await self.store.async_save(
             {
                 "last_seq": dict(self.last_seq),
