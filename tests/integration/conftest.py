@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
@@ -20,7 +21,15 @@ def _custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture
-def mock_config_entry(qrad_unit: UnitServer, qrad_token: str) -> MockConfigEntry:
+def entry_options() -> dict[str, Any]:
+    """The options of the Q.rad's entry: none chosen yet."""
+    return {}
+
+
+@pytest.fixture
+def mock_config_entry(
+    qrad_unit: UnitServer, qrad_token: str, entry_options: dict[str, Any]
+) -> MockConfigEntry:
     """The entry a finished config flow makes for the emulated unit."""
     identity = qrad_unit.unit.identity
     return MockConfigEntry(
@@ -34,6 +43,7 @@ def mock_config_entry(qrad_unit: UnitServer, qrad_token: str) -> MockConfigEntry
             CONF_TOKEN: qrad_token,
             CONF_TOKEN_ID: next(iter(qrad_unit.tokens)),
         },
+        options=entry_options,
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 from homeassistant.components.device_tracker import (
     ATTR_HOST_NAME,
     ATTR_IP,
@@ -39,6 +38,7 @@ from custom_components.qrad.const import (
 )
 from simulator.device.server import UnitServer
 
+from .surroundings import emulate
 from .waiting import wait_for
 
 PHONE_MAC = "3c:22:fb:10:20:30"
@@ -46,25 +46,9 @@ LAPTOP_MAC = "3c:22:fb:40:50:60"
 
 
 @pytest.fixture
-def mock_config_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
-    """The Q.rad's entry, with the option that tracks every Wi-Fi client."""
-    return MockConfigEntry(
-        domain=mock_config_entry.domain,
-        title=mock_config_entry.title,
-        unique_id=mock_config_entry.unique_id,
-        data=dict(mock_config_entry.data),
-        options={CONF_TRACK_CLIENTS: TRACK_ALL},
-    )
-
-
-async def emulate(unit: UnitServer, **body: Any) -> None:
-    """What happens around the Q.rad, through its emulator endpoint (protocol 7)."""
-    url = f"http://{unit.host}:{unit.port}/_emulator/events"
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, json=body) as answer,
-    ):
-        assert answer.status == 200, await answer.text()
+def entry_options() -> dict[str, Any]:
+    """The Q.rad's entry tracks every Wi-Fi client."""
+    return {CONF_TRACK_CLIENTS: TRACK_ALL}
 
 
 def known_to_another_integration(hass: HomeAssistant, mac: str) -> None:

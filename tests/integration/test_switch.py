@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
@@ -29,6 +28,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.qrad.const import CONF_TRACK_CLIENTS, TRACK_ALL
 from simulator.device.server import UnitServer
 
+from .surroundings import emulate
 from .waiting import wait_for
 
 ACCESS_POINT = "switch.living_room_wi_fi_access_point"
@@ -48,25 +48,9 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 
 
 @pytest.fixture
-def mock_config_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
-    """The Q.rad's entry, with the option that tracks every Wi-Fi client."""
-    return MockConfigEntry(
-        domain=mock_config_entry.domain,
-        title=mock_config_entry.title,
-        unique_id=mock_config_entry.unique_id,
-        data=dict(mock_config_entry.data),
-        options={CONF_TRACK_CLIENTS: TRACK_ALL},
-    )
-
-
-async def emulate(unit: UnitServer, **body: Any) -> None:
-    """What happens around the Q.rad, through its emulator endpoint (protocol 7)."""
-    url = f"http://{unit.host}:{unit.port}/_emulator/events"
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, json=body) as answer,
-    ):
-        assert answer.status == 200, await answer.text()
+def entry_options() -> dict[str, Any]:
+    """The Q.rad's entry tracks every Wi-Fi client."""
+    return {CONF_TRACK_CLIENTS: TRACK_ALL}
 
 
 async def switch(hass: HomeAssistant, service: str, entity_id: str) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.components.climate import (
     ATTR_HVAC_ACTION,
@@ -52,6 +51,7 @@ from custom_components.qrad.diagnostics import async_get_config_entry_diagnostic
 from simulator.device.server import UnitServer
 from simulator.testing import CloudWorld
 
+from .surroundings import emulate
 from .test_cloud import climate_entity, credentials, pair
 from .waiting import wait_for
 
@@ -71,16 +71,6 @@ def broker_kind() -> str:
 def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
     """Poll for the pairing token every 50 ms."""
     monkeypatch.setattr(config_flow, "PAIRING_POLL_S", 0.05)
-
-
-async def emulate(unit: UnitServer, **body: Any) -> None:
-    """What happens around the Q.rad, through its emulator endpoint (protocol 7)."""
-    url = f"http://{unit.host}:{unit.port}/_emulator/events"
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, json=body) as answer,
-    ):
-        assert answer.status == 200, await answer.text()
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:
