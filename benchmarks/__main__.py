@@ -95,14 +95,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_false",
         help="skip Home Assistant without Q.rads (per-Q.rad figures need it)",
     )
-    parser.add_argument(
-        "--what-if",
-        action="append",
-        default=[],
-        choices=["quiet_cloud"],
-        help="measure a recommended change of the integration, applied at run time "
-        "by the probe (results named whatif-NAME unless --name is given)",
-    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     parser.add_argument("--name", help="base name of the result files (default latest)")
     parser.add_argument(
@@ -135,7 +127,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         setpoint_samples=args.setpoint_samples,
         window_s=args.window,
         restart=args.restart,
-        what_if=tuple(args.what_if),
         setup_limit_s=args.setup_limit,
     )
     profiled = max((s for s in args.sizes if s >= 346), default=None)
@@ -149,7 +140,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "setpoint_samples": args.setpoint_samples,
             "window_s": args.window,
             "restart": args.restart,
-            "what_if": args.what_if,
             "emulated_lan": bool(os.environ.get("QRAD_LAN_POOL")),
         },
         "sizes": [],
@@ -188,9 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     derive(results)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    name = args.name or (
-        "whatif-" + "-".join(args.what_if) if args.what_if else "latest"
-    )
+    name = args.name or "latest"
     (out / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
     table = markdown(results)
     (out / f"{name}.md").write_text(table)

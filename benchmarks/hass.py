@@ -114,7 +114,6 @@ def write_config(
     port: int,
     expected: int,
     entries: list[dict[str, Any]],
-    what_if: tuple[str, ...] = (),
 ) -> None:
     """A fresh config directory for a Home Assistant with these entries."""
     if config.exists():
@@ -140,8 +139,6 @@ def write_config(
                 "websocket_api:",
                 "qrad_probe:",
                 f"  expected: {expected}",
-                *(["  what_if:"] if what_if else []),
-                *(f"    - {name}" for name in what_if),
                 "logger:",
                 "  default: warning",
                 "",

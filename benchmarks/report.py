@@ -311,8 +311,58 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {'yes' if t['met'] else '**no**'} |"
             for t in targets
         ]
+    lines += _stalls(results.get("sizes", []))
     lines.append("")
     return "\n".join(lines)
+
+
+def _stalls(sizes: list[dict[str, Any]]) -> list[str]:
+    """Where the loop was during the longest stalls of the largest fleet."""
+    if not sizes:
+        return []
+    largest = max(sizes, key=lambda size: size["size"])
+    phases = [
+        (name, stalls)
+        for name, stalls in (
+            ("first start", largest.get("first_start", {}).get("stalls")),
+            ("restart", largest.get("restart", {}).get("stalls")),
+            ("steady state", largest.get("steady", {}).get("stalls")),
+        )
+        if stalls
+    ]
+    if not phases:
+        return []
+    lines = [
+        "",
+        f"## Longest event-loop stalls ({largest['size']} Q.rads)",
+        "",
+        "The loop thread's stack sampled every 5 ms during each stall (the probe's",
+        "watcher thread): its most frequent stack, innermost frames last.",
+    ]
+    for name, stalls in phases:
+        for stall in stalls[:3]:
+            top = stall["stacks"][0]
+            lines += [
+                "",
+                (
+                    f"**{name}: {_fmt(stall['lag_ms'], 0)} ms** "
+                    f"({top['samples']} of {stall['samples']} samples):"
+                ),
+                "",
+                "```",
+                *top["frames"][-8:],
+                "```",
+            ]
+            for other in stall.get("other_threads", [])[:2]:
+                lines += [
+                    "",
+                    f"meanwhile another thread ran ({other['samples']} samples):",
+                    "",
+                    "```",
+                    *other["frames"],
+                    "```",
+                ]
+    return lines
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

@@ -63,7 +63,6 @@ class Options:
     settle_s: float = 10.0
     profile_s: float = 0.0
     restart: bool = True
-    what_if: tuple[str, ...] = ()
     setup_limit_s: float = 300.0
 
 
@@ -80,7 +79,6 @@ def scaled(options: Options, size: int) -> Options:
         settle_s=options.settle_s,
         profile_s=options.profile_s,
         restart=options.restart,
-        what_if=options.what_if,
         setup_limit_s=options.setup_limit_s,
     )
 
@@ -254,7 +252,7 @@ async def measure_size(
         entries = config_entries(
             units, description.get("broker"), description.get("accounts", {})
         )
-        write_config(ha.config, ha.port, size, entries, options.what_if)
+        write_config(ha.config, ha.port, size, entries)
         result["first_start"] = await _start(ha, size, options.setup_limit_s)
         say(f"  first start: {_setup_line(result['first_start'])}")
         if options.restart:
@@ -345,6 +343,7 @@ async def _start(
         "available": setup.get("available"),
         "lag_max_ms": round(setup["lag_total"]["max_ms"], 1),
         "lag_over_50ms": setup["lag_total"]["over_50ms"],
+        "stalls": setup["lag_total"].get("stalls", []),
         "memory": memory,
         "complete": size == 0 or "all_available_at" in setup,
     }
@@ -380,6 +379,7 @@ async def _steady(
         "lag_mean_ms": round(lag["mean_ms"], 2),
         "lag_over_50ms": lag["over_50ms"],
         "lag_over_100ms": lag["over_100ms"],
+        "stalls": lag.get("stalls", []),
         "memory": memory_reading(ha.pid),
     }
     if units := world.count:

@@ -9,7 +9,9 @@ the qrad integration. It adds, over HA's own WebSocket API:
   moment it started the process);
 - `qrad_probe/lag`: the event loop's lag since the last reset: a task asks to
   wake up every 10 ms and records how late it wakes (a stall of the loop of
-  S ms shows as a lag of S - 10 ms or more);
+  S ms shows as a lag of S - 10 ms or more); for the longest stalls, where the
+  loop was: a watcher thread samples the loop thread's stack every 5 ms while
+  it is late by more than 40 ms, and keeps the stacks seen most;
 - `qrad_probe/floor`: opens a bare aiohttp WebSocket to the benchmark's floor
   server; every frame received is parsed and written with one
   `hass.states.async_set` on `sensor.qrad_probe_floor`: the least any
@@ -19,11 +21,6 @@ the qrad integration. It adds, over HA's own WebSocket API:
   calls) and state changes made (`state_changed` events) since the last reset:
   the writes that changed nothing are the difference.
 
-With `what_if: [quiet_cloud]` it changes the qrad integration at run time, to
-measure a recommendation before anyone makes it (benchmarks/README.md):
-`quiet_cloud` lets the cloud client tell its account's Q.rads only when the
-link's state changes, instead of after every MQTT message.
-
 At start it creates a user `bench` and writes a long-lived access token to
 `.bench_token` in the config directory for the benchmark's WebSocket client.
 """
@@ -31,12 +28,14 @@ At start it creates a user `bench` and writes a long-lived access token to
 from __future__ import annotations
 
 import asyncio
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import timedelta
-import importlib
 import json
 import logging
 from pathlib import Path
+import sys
+import threading
 import time
 from typing import Any
 
@@ -62,6 +61,29 @@ DOMAIN = "qrad_probe"
 LOGGER = logging.getLogger(__name__)
 DATA: HassKey[Probe] = HassKey(DOMAIN)
 LAG_INTERVAL_S = 0.01
+# A stall is sampled once the loop is this late; samples are this far apart.
+STALL_SAMPLE_AFTER_S = 0.04
+STALL_SAMPLE_EVERY_S = 0.005
+STALLS_KEPT = 5
+STACK_FRAMES_KEPT = 14
+OTHER_FRAMES_KEPT = 6
+# Where a waiting thread's innermost Python frame is: such a thread is idle.
+IDLE_FUNCTIONS = frozenset(
+    {
+        "_worker",
+        "wait",
+        "get",
+        "select",
+        "poll",
+        "accept",
+        "dequeue",
+        "_run_safe_shutdown_loop",
+    }
+)
+# Frames every stack shares, left out of the report.
+STACK_BASE = frozenset(
+    {"run_forever", "_run_once", "_run", "run_until_complete", "run", "main"}
+)
 SETUP_POLL_S = 0.25
 FLOOR_ENTITY = "sensor.qrad_probe_floor"
 TOKEN_FILE = ".bench_token"  # noqa: S105 (a file name)
@@ -71,7 +93,6 @@ CONFIG_SCHEMA = vol.Schema(
         DOMAIN: vol.Schema(
             {
                 vol.Optional("expected", default=0): int,
-                vol.Optional("what_if", default=[]): [str],
             }
         )
     },
@@ -90,6 +111,13 @@ class LagStats:
     max_at: float = 0.0
     over_50ms: int = 0
     over_100ms: int = 0
+    stalls: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_stall(self, stall: dict[str, Any]) -> None:
+        """Keep the longest stalls with where the loop was."""
+        self.stalls.append(stall)
+        self.stalls.sort(key=lambda kept: -kept["lag_ms"])
+        del self.stalls[STALLS_KEPT:]
 
     def add(self, lag: float, now: float) -> None:
         """Count one wake-up that came `lag` seconds late."""
@@ -110,7 +138,75 @@ class LagStats:
             "max_at": self.max_at,
             "over_50ms": self.over_50ms,
             "over_100ms": self.over_100ms,
+            "stalls": self.stalls,
         }
+
+
+class StallWatch(threading.Thread):
+    """Samples the event loop thread's stack while the loop is late.
+
+    The loop's lag monitor beats every 10 ms; when a beat is over 40 ms late
+    this thread (which the GIL lets run every 5 ms) records the loop thread's
+    stack, so each long stall comes with the code that held the loop, and the
+    stacks of the other threads that were running Python meanwhile (a thread
+    the loop waits behind for the GIL).
+    """
+
+    def __init__(self, loop_thread: int) -> None:
+        """Watch the thread `loop_thread` (its ident)."""
+        super().__init__(name="qrad_probe stall watch", daemon=True)
+        self.loop_thread = loop_thread
+        self.beat = time.monotonic()
+        self.finished: deque[dict[str, Any]] = deque()
+
+    def run(self) -> None:
+        """Sample while late; hand each stall over once the loop beats again."""
+        stacks: Counter[tuple[str, ...]] = Counter()
+        others: Counter[tuple[str, ...]] = Counter()
+        stalled_since = 0.0
+        me = threading.get_ident()
+        while True:
+            time.sleep(STALL_SAMPLE_EVERY_S)
+            beat = self.beat
+            late = time.monotonic() - beat - LAG_INTERVAL_S
+            if late > STALL_SAMPLE_AFTER_S:
+                stalled_since = beat
+                frames = sys._current_frames()  # noqa: SLF001
+                if (frame := frames.pop(self.loop_thread, None)) is not None:
+                    stacks[_stack(frame)] += 1
+                for thread, other in frames.items():
+                    if thread != me and other.f_code.co_name not in IDLE_FUNCTIONS:
+                        others[_stack(other)[-OTHER_FRAMES_KEPT:]] += 1
+            elif stacks and beat != stalled_since:
+                lag = beat - stalled_since - LAG_INTERVAL_S
+                self.finished.append(
+                    {
+                        "at": time.time(),
+                        "lag_ms": round(1000 * lag, 1),
+                        "samples": sum(stacks.values()),
+                        "stacks": [
+                            {"samples": count, "frames": list(stack)}
+                            for stack, count in stacks.most_common(3)
+                        ],
+                        "other_threads": [
+                            {"samples": count, "frames": list(stack)}
+                            for stack, count in others.most_common(3)
+                        ],
+                    }
+                )
+                stacks, others = Counter(), Counter()
+
+
+def _stack(frame: Any) -> tuple[str, ...]:
+    """The innermost frames of a stack, outermost first, as module.function:line."""
+    frames: list[str] = []
+    while frame is not None and len(frames) < STACK_FRAMES_KEPT:
+        code = frame.f_code
+        if code.co_name not in STACK_BASE:
+            module = frame.f_globals.get("__name__", "?")
+            frames.append(f"{module}.{code.co_qualname}:{frame.f_lineno}")
+        frame = frame.f_back
+    return tuple(reversed(frames))
 
 
 @dataclass
@@ -121,6 +217,7 @@ class Probe:
     started_at: float = field(default_factory=time.time)
     lag: LagStats = field(default_factory=LagStats)
     lag_total: LagStats = field(default_factory=LagStats)
+    watch: StallWatch = field(default_factory=lambda: StallWatch(threading.get_ident()))
     setup: dict[str, Any] = field(default_factory=dict)
     floor_task: asyncio.Task[None] | None = None
     floor_frames: int = 0
@@ -135,9 +232,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     probe = Probe(expected=options.get("expected", 0))
     hass.data[DATA] = probe
     _count_writes(hass, probe)
-    if "quiet_cloud" in options.get("what_if", []):
-        _quiet_cloud()
     probe.setup["probe_setup_at"] = time.time()
+    probe.watch.start()
     hass.async_create_background_task(_monitor_lag(probe), f"{DOMAIN}_lag")
     hass.async_create_background_task(_track_setup(hass, probe), f"{DOMAIN}_setup")
 
@@ -170,28 +266,6 @@ def _count_writes(hass: HomeAssistant, probe: Probe) -> None:
     hass.bus.async_listen(EVENT_STATE_CHANGED, changed)
 
 
-def _quiet_cloud() -> None:
-    """What if the cloud client woke its Q.rads only when the link changes."""
-    # Imported by name: mypy knows the integration as `qrad`, HA as
-    # `custom_components.qrad`.
-    cloud = importlib.import_module("custom_components.qrad.api.cloud")
-    original = cloud.QradCloud._notify  # noqa: SLF001
-
-    def _notify(self: Any) -> None:
-        seen = (
-            self.connected,
-            getattr(self, "controller_online", None),
-            bool(self.outbox.pending),
-        )
-        if getattr(self, "_probe_seen", None) == seen:
-            return
-        self._probe_seen = seen
-        original(self)
-
-    cloud.QradCloud._notify = _notify  # noqa: SLF001
-    LOGGER.warning("what-if quiet_cloud: the qrad cloud client is patched")
-
-
 async def _write_token(hass: HomeAssistant) -> None:
     user = await hass.auth.async_create_user("bench", group_ids=[GROUP_ID_ADMIN])
     refresh = await hass.auth.async_create_refresh_token(
@@ -212,8 +286,13 @@ async def _monitor_lag(probe: Probe) -> None:
         await asyncio.sleep(LAG_INTERVAL_S)
         lag = max(loop.time() - due, 0.0)
         now = time.time()
+        probe.watch.beat = time.monotonic()
         probe.lag.add(lag, now)
         probe.lag_total.add(lag, now)
+        while probe.watch.finished:
+            stall = probe.watch.finished.popleft()
+            probe.lag.add_stall(stall)
+            probe.lag_total.add_stall(stall)
 
 
 async def _track_setup(hass: HomeAssistant, probe: Probe) -> None:
