@@ -189,8 +189,9 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
 
     @callback
     def _on_push_state(self, state: QradState) -> None:
+        before = _setpoint_fields(self.data.state)
         self.async_set_updated_data(QradData(state=state))
-        if not self._commanding:
+        if not self._commanding and _setpoint_fields(state) != before:
             # A change made on the Q.rad itself (its schedule, its buttons).
             self._async_forward_later(Origin.DEVICE)
 
@@ -376,14 +377,8 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
             await self.hub.async_load()
             state = self.data.state
             thermostat = state.thermostat
-            wanted = (
-                thermostat.target_temperature,
-                thermostat.hvac_mode,
-                thermostat.preset,
-                state.power.power_limit_w,
-            )
             latest = self.hub.latest(self.serial)
-            if latest is not None and wanted == (
+            if latest is not None and _setpoint_fields(state) == (
                 latest.target_temperature,
                 latest.hvac_mode,
                 latest.preset,
@@ -398,3 +393,14 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
                 power_limit_w=state.power.power_limit_w,
                 origin=origin,
             )
+
+
+def _setpoint_fields(state: QradState) -> tuple[float, HvacMode, Preset, float]:
+    """What a setpoint to the cloud carries, as the Q.rad's state has it."""
+    thermostat = state.thermostat
+    return (
+        thermostat.target_temperature,
+        thermostat.hvac_mode,
+        thermostat.preset,
+        state.power.power_limit_w,
+    )

@@ -167,6 +167,43 @@ async def test_account_asked_once_and_setpoints_reach_the_cloud(
     await wait_for(hass, lambda: hass.states.get(source).state == "off")
 
 
+async def test_a_change_made_on_the_qrad_reaches_the_cloud_once(
+    hass: HomeAssistant, cloud_world: CloudWorld
+) -> None:
+    """The unit's own change goes to the cloud as `device`; its meters do not."""
+    unit = cloud_world.fleet.units[0]
+    result = await pair(hass, unit)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials(cloud_world, unit)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    coordinator = result["result"].runtime_data
+    ledger = cloud_world.controller.scheduler.ledgers[unit.unit.identity.serial]
+    await wait_for(hass, lambda: ledger.setpoint is not None)
+    assert ledger.setpoint is not None
+    first_seq = ledger.setpoint.seq
+
+    unit.unit.target = 23.5
+    await unit.publish()
+    await wait_for(
+        hass,
+        lambda: ledger.setpoint is not None and ledger.setpoint.seq > first_seq,
+    )
+    assert ledger.setpoint.target_temperature == 23.5
+    assert ledger.setpoint.origin == "device"
+
+    pushes = 0
+
+    def count() -> None:
+        nonlocal pushes
+        pushes += 1
+
+    result["result"].async_on_unload(coordinator.async_add_listener(count))
+    await wait_for(hass, lambda: pushes >= 3)
+    assert ledger.setpoint.seq == first_seq + 1
+
+
 async def test_no_secret_reaches_diagnostics_or_logs(
     hass: HomeAssistant, cloud_world: CloudWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
