@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util.hass_dict import HassKey
 
 from .account import AccountHub, async_get_hub
 from .api import (
@@ -46,6 +47,10 @@ from .writer import SetpointWriter
 
 type QradConfigEntry = ConfigEntry[QradCoordinator]
 
+# Requests and stream openings to the Q.rads at once, all of them together.
+OPENINGS_AT_ONCE = 16
+DATA_OPENINGS: HassKey[asyncio.Semaphore] = HassKey(f"{DOMAIN}_openings")
+
 
 @dataclass(frozen=True, kw_only=True)
 class QradData:
@@ -74,6 +79,9 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
             entry.data[CONF_PORT],
             token=entry.data[CONF_TOKEN],
             session=async_get_clientsession(hass),
+            openings=hass.data.setdefault(
+                DATA_OPENINGS, asyncio.Semaphore(OPENINGS_AT_ONCE)
+            ),
         )
         self.push_connected = False
         self.memory = QradMemory(hass, entry.entry_id)

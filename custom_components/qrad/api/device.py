@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+import contextlib
 import dataclasses
 import json
 import logging
@@ -62,12 +63,22 @@ class QradDevice:
         token: str | None = None,
         session: aiohttp.ClientSession | None = None,
         request_timeout: float = 10.0,
+        openings: asyncio.Semaphore | None = None,
     ) -> None:
-        """Talk to host:port; use the caller's session, or own one."""
+        """Talk to host:port; use the caller's session, or own one.
+
+        `openings`, shared by the clients of many Q.rads, bounds how many of
+        their requests and stream openings run at once: a building's Q.rads
+        starting together would otherwise set up hundreds of connections in
+        one turn of the event loop.
+        """
         self.host = host
         self.port = port
         self.token = token
         self.request_timeout = request_timeout
+        self._openings: contextlib.AbstractAsyncContextManager[Any] = (
+            openings or contextlib.nullcontext()
+        )
         self._session = session
         self._owns_session = session is None
         self._raw_state: dict[str, Any] | None = None
@@ -157,13 +168,16 @@ class QradDevice:
     ) -> tuple[int, float | None, Any]:
         headers = self._headers(auth=auth)
         try:
-            async with asyncio.timeout(self.request_timeout):
-                async with self._session_or_new().request(
+            async with (
+                self._openings,
+                asyncio.timeout(self.request_timeout),
+                self._session_or_new().request(
                     method, f"{self._base_url}{path}", json=body, headers=headers
-                ) as response:
-                    raw = await response.read()
-                    retry_after = _retry_after(response.headers.get("Retry-After"))
-                    status = response.status
+                ) as response,
+            ):
+                raw = await response.read()
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+                status = response.status
         except TimeoutError as err:
             raise QradTimeoutError(f"{self.host} did not answer in time") from err
         except (aiohttp.ClientError, socket.gaierror, OSError) as err:
@@ -356,7 +370,7 @@ class QradDevice:
         headers = self._headers(auth=True)
         session = self._session_or_new()
         try:
-            async with asyncio.timeout(self.request_timeout):
+            async with self._openings, asyncio.timeout(self.request_timeout):
                 socket_ = await session.ws_connect(
                     f"{self._base_url}/events", headers=headers, heartbeat=None
                 )
