@@ -90,9 +90,7 @@ async def test_a_caller_that_gives_up_does_not_stop_the_others(
     store = SlowFileStore(tmp_path / "outbox.json")
     outbox = Outbox(store)
     await outbox.load()
-    calls = [
-        asyncio.ensure_future(add(outbox, f"QR-{n}", 21.0)) for n in range(10)
-    ]
+    calls = [asyncio.ensure_future(add(outbox, f"QR-{n}", 21.0)) for n in range(10)]
     await asyncio.sleep(0)
     for call in calls[:cancelled]:
         call.cancel()
