@@ -34,6 +34,8 @@ LOGGER = logging.getLogger(__name__)
 
 SERVICE_TYPE = "_qrad._tcp.local."
 TICK_S = 1.0
+# The units of a fleet push in this many groups spread over each tick.
+PUSH_GROUPS = 10
 LOOPBACK = "127.0.0.1"
 # Ticks whose duration the fleet remembers (benchmarks read them).
 TICKS_KEPT = 3600
@@ -195,19 +197,34 @@ class Fleet:
         await (await self._zeroconf.async_update_service(info))
 
     async def _run(self) -> None:
-        """Advance every unit each second, then push what changed."""
+        """Advance every unit each second; push what changed, spread over the second.
+
+        Real Q.rads each keep their own clock, so their pushes arrive spread
+        over the second, never all in the same millisecond: the units push in
+        PUSH_GROUPS groups, each at its own offset in the tick.
+        """
+        loop = asyncio.get_running_loop()
         last = self.clock.monotonic()
+        tick_start = loop.time()
         while True:
-            await asyncio.sleep(TICK_S)
+            # A late tick starts now: an overloaded fleet never bunches ticks.
+            tick_start = max(tick_start + TICK_S, loop.time())
+            await asyncio.sleep(tick_start - loop.time())
             began = time.perf_counter()
             now = self.clock.monotonic()
             step = now - last
             last = now
             for unit in self.units:
                 unit.unit.step(step)
-            # One after the other, not gathered: a push only waits when a
-            # stream's buffer is full, and a task per unit per tick cost more
-            # than the push itself.
-            for unit in self.units:
-                await unit.publish()
-            self.tick_seconds.append(time.perf_counter() - began)
+            work = time.perf_counter() - began
+            for group in range(PUSH_GROUPS):
+                at = tick_start + group * TICK_S / PUSH_GROUPS
+                await asyncio.sleep(max(at - loop.time(), 0.0))
+                began = time.perf_counter()
+                # One after the other, not gathered: a push only waits when a
+                # stream's buffer is full, and a task per unit per tick cost
+                # more than the push itself.
+                for unit in self.units[group::PUSH_GROUPS]:
+                    await unit.publish()
+                work += time.perf_counter() - began
+            self.tick_seconds.append(work)
