@@ -26,6 +26,9 @@ from .trace import Trace
 
 _LOGGER = logging.getLogger(__name__)
 AVAILABILITY = "qrad/v1/cloud/availability"
+# QoS 1 publishes awaiting their PUBACK at once: paho-mqtt's in-flight window
+# (`make_client` keeps its default), and the pipeline of a control period.
+PUBLISH_WINDOW = 20
 
 
 class Controller:
@@ -55,7 +58,7 @@ class Controller:
             raise ValueError("shared workers run the pi policy (docs/scaling.md)")
         self.shared_group = shared_group
         self.telemetry_handled = 0
-        self._inflight: set[asyncio.Task[None]] = set()
+        self._inflight: set[asyncio.Task[list[aiomqtt.MqttError]]] = set()
         self.directory = directory
         self.endpoint = endpoint
         self.clock = clock
@@ -90,7 +93,7 @@ class Controller:
         self.connected.clear()
 
     def _connect(self) -> aiomqtt.Client:
-        return make_client(
+        client = make_client(
             self.endpoint,
             username=CONTROLLER,
             password=self.directory.controller_secret,
@@ -100,6 +103,9 @@ class Controller:
             if self.shared_group
             else aiomqtt.ProtocolVersion.V311,
         )
+        # A full window is the plan, not a concern worth aiomqtt's warning.
+        client.pending_calls_threshold = PUBLISH_WINDOW
+        return client
 
     def _on_down(self) -> None:
         self.connected.clear()
@@ -108,7 +114,11 @@ class Controller:
         if self.shared_group is not None:
             await self._serve_shared(client, self.shared_group)
             return
-        await client.subscribe("qrad/v1/acct/+/+/status", qos=1)
+        # Only the retained statuses are read (the energy accounts, at connect).
+        # At QoS 1 the controller would acknowledge each status it publishes,
+        # and Nagle's algorithm holds the next publishes behind such a lone
+        # acknowledgement until the broker's delayed ACK (40 ms).
+        await client.subscribe("qrad/v1/acct/+/+/status", qos=0)
         await client.subscribe("qrad/v1/acct/+/+/setpoint", qos=1)
         await client.subscribe("qrad/v1/dev/+/telemetry", qos=0)
         await client.publish(AVAILABILITY, "online", qos=1, retain=True)
@@ -239,21 +249,39 @@ class Controller:
 
     async def _control_loop(self, client: aiomqtt.Client) -> None:
         while True:
-            for decision in self.scheduler.run_period(self.clock.now()):
-                ledger = self.scheduler.ledgers[decision.serial]
-                if ledger.setpoint is None and ledger.telemetry is None:
-                    continue
-                if decision.control is not None:
-                    await client.publish(
-                        f"qrad/v1/dev/{decision.serial}/control",
-                        json.dumps(decision.control),
-                        qos=1,
-                        retain=True,
-                    )
-                await self._publish_status(
-                    client, decision.account, decision.serial, decision.status
+            messages = self._period_messages()
+            failures = await _publish_all(client, messages)
+            if failures:
+                # A timeout leaves the loop running; a dropped session ends it.
+                _LOGGER.warning(
+                    "control period: %d of %d messages not acknowledged: %s",
+                    len(failures),
+                    len(messages),
+                    failures[0],
                 )
             await self.clock.sleep(self.scheduler.period_s)
+
+    def _period_messages(self) -> list[tuple[str, str]]:
+        """One control period: a control and a status per Q.rad heard of."""
+        messages = []
+        for decision in self.scheduler.run_period(self.clock.now()):
+            ledger = self.scheduler.ledgers[decision.serial]
+            if ledger.setpoint is None and ledger.telemetry is None:
+                continue
+            if decision.control is not None:
+                messages.append(
+                    (
+                        f"qrad/v1/dev/{decision.serial}/control",
+                        json.dumps(decision.control),
+                    )
+                )
+            messages.append(
+                (
+                    f"qrad/v1/acct/{decision.account}/{decision.serial}/status",
+                    json.dumps(decision.status),
+                )
+            )
+        return messages
 
     @staticmethod
     async def _publish_status(
@@ -267,15 +295,28 @@ class Controller:
         )
 
 
-async def _publish_all(client: aiomqtt.Client, messages: list[tuple[str, str]]) -> None:
-    """Publish retained QoS 1 messages together; a dropped session drops them."""
-    with contextlib.suppress(aiomqtt.MqttError):
-        await asyncio.gather(
-            *(
-                client.publish(topic, payload, qos=1, retain=True)
-                for topic, payload in messages
-            )
-        )
+async def _publish_all(
+    client: aiomqtt.Client, messages: list[tuple[str, str]]
+) -> list[aiomqtt.MqttError]:
+    """Publish retained QoS 1 messages pipelined, in order: the failures.
+
+    `PUBLISH_WINDOW` lanes each take the next message, so no more are awaiting
+    their PUBACK than paho sends at once: none waits in paho's queue, where
+    aiomqtt's timeout would already run. A failure (a dropped session fails the
+    rest at once) does not stop the others.
+    """
+    failures: list[aiomqtt.MqttError] = []
+    waiting = iter(messages)
+
+    async def lane() -> None:
+        for topic, payload in waiting:
+            try:
+                await client.publish(topic, payload, qos=1, retain=True)
+            except aiomqtt.MqttError as err:
+                failures.append(err)
+
+    await asyncio.gather(*(lane() for _ in range(min(PUBLISH_WINDOW, len(messages)))))
+    return failures
 
 
 def _bytes(payload: object) -> bytes:

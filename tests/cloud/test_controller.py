@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from typing import cast
 
 import aiomqtt
 import pytest
 
 from custom_components.qrad.api import QradAuthenticationError
-from simulator.cloud.controller import Controller
+from simulator.cloud.controller import PUBLISH_WINDOW, Controller, _publish_all
 from simulator.cloud.mosquitto import Mosquitto
 from simulator.testing import CloudWorld, FileStore
 
@@ -215,6 +216,39 @@ async def test_broker_restart_loses_no_setpoint(
         await cloud.close()
 
 
+async def test_a_broker_crash_keeps_the_acknowledged_setpoint(
+    cloud_world: CloudWorld,
+) -> None:
+    """The outbox forgets a setpoint at its PUBACK: the broker must keep it.
+
+    No client sends an acknowledged setpoint again, so a controller that starts
+    after the crash has only what mosquitto saved. mosquitto acknowledges first
+    and saves at its next turn: the crash comes a moment later, well within
+    any time-based autosave's interval.
+    """
+    if not isinstance(cloud_world.broker, Mosquitto):
+        pytest.skip("a crash of the reference broker; the embedded one is in-process")
+    unit = cloud_world.fleet.units[0]
+    serial = unit.unit.identity.serial
+    account, secret = cloud_world.account_of(unit)
+    cloud = await account_client(cloud_world, account)
+    try:
+        await submit(cloud, serial, 20.0)
+        last = await submit(cloud, serial, 23.0)
+        assert await cloud.wait_delivered(10)
+        await asyncio.sleep(0.5)
+        await cloud_world.broker.kill()
+    finally:
+        await cloud.close()
+    await cloud_world.broker.start()
+    async with raw_client(cloud_world, account, secret) as client:
+        await client.subscribe(f"qrad/v1/acct/{account}/{serial}/setpoint", qos=1)
+        async with asyncio.timeout(10):
+            message = await anext(client.messages)
+    assert message.retain
+    assert json.loads(message.payload)["seq"] == last.seq  # type: ignore[arg-type]
+
+
 async def test_controller_restart_recovers_setpoints_from_retained(
     cloud_world: CloudWorld,
 ) -> None:
@@ -304,3 +338,29 @@ async def test_a_lost_outbox_does_not_make_new_setpoints_stale(
         )
     finally:
         await forgetful.close()
+
+
+async def test_a_period_is_pipelined_in_order_and_outlives_a_failure() -> None:
+    """At most a window of publishes awaits its PUBACK; a failure stops no other."""
+    messages = [(f"qrad/v1/dev/QR3-{i}/control", "{}") for i in range(100)]
+    sent: list[str] = []
+    awaiting = most = 0
+
+    class Client:
+        async def publish(
+            self, topic: str, payload: str, *, qos: int, retain: bool
+        ) -> None:
+            nonlocal awaiting, most
+            assert (payload, qos, retain) == ("{}", 1, True)
+            sent.append(topic)
+            awaiting += 1
+            most = max(most, awaiting)
+            await asyncio.sleep(0.001)
+            awaiting -= 1
+            if topic == messages[7][0]:
+                raise aiomqtt.MqttError("Operation timed out")
+
+    failures = await _publish_all(cast("aiomqtt.Client", Client()), messages)
+    assert sent == [topic for topic, _ in messages]
+    assert most == PUBLISH_WINDOW
+    assert [str(err) for err in failures] == ["Operation timed out"]
