@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 import logging
+import socket
 import ssl
 
 import aiomqtt
@@ -39,6 +40,9 @@ def make_client(
         keepalive=10,
         timeout=5,
         protocol=protocol,
+        # MQTT's packets are small and answer each other: without this, a
+        # publish after an acknowledgement waits for the peer's delayed ACK.
+        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
     )
 
 

@@ -15,6 +15,7 @@ import contextlib
 from functools import partial
 import logging
 import secrets
+import socket
 import ssl
 from typing import Any
 
@@ -449,6 +450,9 @@ class QradCloud:
 
     def _socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         if sock.fileno() > -1:
+            # A setpoint right after an acknowledgement would otherwise wait
+            # for the broker's delayed ACK (Nagle's algorithm, about 40 ms).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._loop.add_reader(sock, self._read, client)
         if self._misc_timer is None:
             self._misc_timer = self._loop.call_later(1.0, self._misc, client)
