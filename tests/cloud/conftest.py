@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from simulator.cloud.mosquitto import Mosquitto
+from simulator.testing import CloudWorld
+
 
 @pytest.fixture
 def expected_lingering_timers() -> bool:
@@ -13,3 +16,11 @@ def expected_lingering_timers() -> bool:
     Home Assistant's test plugin then only warns about them.
     """
     return True
+
+
+@pytest.fixture
+def crashable_world(cloud_world: CloudWorld) -> CloudWorld:
+    """The cloud world when its broker can be killed: mosquitto, a process."""
+    if not isinstance(cloud_world.broker, Mosquitto):
+        pytest.skip("a crash of the reference broker; the embedded one is in-process")
+    return cloud_world

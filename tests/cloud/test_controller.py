@@ -12,7 +12,6 @@ import pytest
 
 from custom_components.qrad.api import QradAuthenticationError
 from simulator.cloud.controller import PUBLISH_WINDOW, Controller, _publish_all
-from simulator.cloud.mosquitto import Mosquitto
 from simulator.testing import CloudWorld, FileStore
 
 from .helpers import account_client, raw_client, submit, wait_until
@@ -187,26 +186,24 @@ async def test_duplicates_and_stale_setpoints_follow_the_contract(
 
 
 async def test_broker_restart_loses_no_setpoint(
-    cloud_world: CloudWorld, tmp_path: object
+    crashable_world: CloudWorld, tmp_path: object
 ) -> None:
     """Setpoints made while the broker is down wait in the outbox and arrive after."""
-    if not isinstance(cloud_world.broker, Mosquitto):
-        pytest.skip("a crash of the reference broker; the embedded one is in-process")
-    unit = cloud_world.fleet.units[0]
+    unit = crashable_world.fleet.units[0]
     serial = unit.unit.identity.serial
-    account, _ = cloud_world.account_of(unit)
-    cloud = await account_client(cloud_world, account)
+    account, _ = crashable_world.account_of(unit)
+    cloud = await account_client(crashable_world, account)
     try:
         await submit(cloud, serial, 21.0)
         assert await cloud.wait_delivered(10)
-        await cloud_world.broker.kill()
+        await crashable_world.broker.kill()
         await wait_until(lambda: not cloud.connected)
         await submit(cloud, serial, 21.5)
         last = await submit(cloud, serial, 22.5)
         assert cloud.outbox.pending[serial] == last
-        await cloud_world.broker.start()
+        await crashable_world.broker.start()
         assert await cloud.wait_delivered(30)
-        ledger = cloud_world.controller.scheduler.ledgers[serial]
+        ledger = crashable_world.controller.scheduler.ledgers[serial]
         await wait_until(
             lambda: ledger.setpoint is not None and ledger.setpoint.seq == last.seq
         )
@@ -217,7 +214,7 @@ async def test_broker_restart_loses_no_setpoint(
 
 
 async def test_a_broker_crash_keeps_the_acknowledged_setpoint(
-    cloud_world: CloudWorld,
+    crashable_world: CloudWorld,
 ) -> None:
     """The outbox forgets a setpoint at its PUBACK: the broker must keep it.
 
@@ -226,22 +223,20 @@ async def test_a_broker_crash_keeps_the_acknowledged_setpoint(
     and saves at its next turn: the crash comes a moment later, well within
     any time-based autosave's interval.
     """
-    if not isinstance(cloud_world.broker, Mosquitto):
-        pytest.skip("a crash of the reference broker; the embedded one is in-process")
-    unit = cloud_world.fleet.units[0]
+    unit = crashable_world.fleet.units[0]
     serial = unit.unit.identity.serial
-    account, secret = cloud_world.account_of(unit)
-    cloud = await account_client(cloud_world, account)
+    account, secret = crashable_world.account_of(unit)
+    cloud = await account_client(crashable_world, account)
     try:
         await submit(cloud, serial, 20.0)
         last = await submit(cloud, serial, 23.0)
         assert await cloud.wait_delivered(10)
         await asyncio.sleep(0.5)
-        await cloud_world.broker.kill()
+        await crashable_world.broker.kill()
     finally:
         await cloud.close()
-    await cloud_world.broker.start()
-    async with raw_client(cloud_world, account, secret) as client:
+    await crashable_world.broker.start()
+    async with raw_client(crashable_world, account, secret) as client:
         await client.subscribe(f"qrad/v1/acct/{account}/{serial}/setpoint", qos=1)
         async with asyncio.timeout(10):
             message = await anext(client.messages)

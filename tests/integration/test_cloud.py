@@ -12,7 +12,7 @@ from homeassistant.components.climate import (
     SERVICE_SET_TEMPERATURE,
     HVACMode,
 )
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     ATTR_TEMPERATURE,
@@ -81,6 +81,19 @@ async def pair(hass: HomeAssistant, unit: UnitServer) -> dict:
     unit.press_button()
     await hass.async_block_till_done()
     return await hass.config_entries.flow.async_configure(result["flow_id"])
+
+
+async def pair_with_account(
+    hass: HomeAssistant, world: CloudWorld, unit: UnitServer
+) -> ConfigEntry:
+    """Pair a Q.rad whose account is not set up yet, giving the account's secret."""
+    result = await pair(hass, unit)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials(world, unit)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    return result["result"]
 
 
 def climate_entity(hass: HomeAssistant, unit: UnitServer) -> str:
@@ -172,13 +185,8 @@ async def test_a_change_made_on_the_qrad_reaches_the_cloud_once(
 ) -> None:
     """The unit's own change goes to the cloud as `device`; its meters do not."""
     unit = cloud_world.fleet.units[0]
-    result = await pair(hass, unit)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], credentials(cloud_world, unit)
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    coordinator = result["result"].runtime_data
+    entry = await pair_with_account(hass, cloud_world, unit)
+    coordinator = entry.runtime_data
     ledger = cloud_world.controller.scheduler.ledgers[unit.unit.identity.serial]
     await wait_for(hass, lambda: ledger.setpoint is not None)
     assert ledger.setpoint is not None
@@ -199,7 +207,7 @@ async def test_a_change_made_on_the_qrad_reaches_the_cloud_once(
         nonlocal pushes
         pushes += 1
 
-    result["result"].async_on_unload(coordinator.async_add_listener(count))
+    entry.async_on_unload(coordinator.async_add_listener(count))
     await wait_for(hass, lambda: pushes >= 3)
     assert ledger.setpoint.seq == first_seq + 1
 
@@ -211,24 +219,19 @@ async def test_no_secret_reaches_diagnostics_or_logs(
     unit = cloud_world.fleet.units[0]
     account_id, secret = cloud_world.account_of(unit)
     caplog.set_level(logging.DEBUG)
-    result = await pair(hass, unit)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], credentials(cloud_world, unit)
-    )
-    await hass.async_block_till_done()
-    device_entry = result["result"]
+    entry = await pair_with_account(hass, cloud_world, unit)
     await hass.services.async_call(
         CLIMATE_DOMAIN,
         SERVICE_SET_TEMPERATURE,
         {ATTR_ENTITY_ID: climate_entity(hass, unit), ATTR_TEMPERATURE: 22.0},
         blocking=True,
     )
-    coordinator = device_entry.runtime_data
+    coordinator = entry.runtime_data
     hub = account.async_get_hub(hass, account_id)
     await wait_for(
         hass, lambda: coordinator.compute is not None and not hub.outbox.pending
     )
-    token = device_entry.data[CONF_TOKEN]
+    token = entry.data[CONF_TOKEN]
     shown = [
         json.dumps(await async_get_config_entry_diagnostics(hass, entry), default=str)
         for entry in hass.config_entries.async_entries(DOMAIN)
@@ -250,11 +253,7 @@ async def test_cloud_outage_raises_an_issue_and_loses_nothing(
     assert isinstance(cloud_world.broker, Mosquitto)
     unit = cloud_world.fleet.units[0]
     account_id, _ = cloud_world.account_of(unit)
-    result = await pair(hass, unit)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], credentials(cloud_world, unit)
-    )
-    await hass.async_block_till_done()
+    await pair_with_account(hass, cloud_world, unit)
     entity_id = climate_entity(hass, unit)
     hub = account.async_get_hub(hass, account_id)
     await wait_for(hass, lambda: hub.connected and not hub.outbox.pending)

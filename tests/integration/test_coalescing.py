@@ -26,7 +26,7 @@ from custom_components.qrad import account, config_flow
 from simulator.device.server import UnitServer
 from simulator.testing import CloudWorld
 
-from .test_cloud import climate_entity, credentials, pair
+from .test_cloud import climate_entity, pair_with_account
 from .waiting import wait_for
 
 CLIMATE = "climate.living_room"
@@ -77,11 +77,7 @@ async def test_a_drag_reaches_the_qrad_and_the_cloud_at_its_last_value(
 ) -> None:
     """Fifty values in one second: every call succeeds, the last one wins everywhere."""
     unit = cloud_world.fleet.units[0]
-    result = await pair(hass, unit)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], credentials(cloud_world, unit)
-    )
-    await hass.async_block_till_done()
+    await pair_with_account(hass, cloud_world, unit)
     entity_id = climate_entity(hass, unit)
     hub = account.async_get_hub(hass, cloud_world.account_of(unit)[0])
     await wait_for(hass, lambda: hub.connected)

@@ -28,7 +28,7 @@ from custom_components.qrad import config_flow
 from custom_components.qrad.const import DOMAIN
 from simulator.testing import CloudWorld
 
-from .test_cloud import climate_entity, credentials, pair
+from .test_cloud import climate_entity, pair_with_account
 from .waiting import wait_for
 
 
@@ -78,11 +78,7 @@ async def test_energy_and_money_pass_statistics_validation(
     """Energy in kWh and money in EUR: compiled, and no validation issue."""
     assert await async_setup_component(hass, "energy", {})
     unit = cloud_world.fleet.units[0]
-    result = await pair(hass, unit)
-    await hass.config_entries.flow.async_configure(
-        result["flow_id"], credentials(cloud_world, unit)
-    )
-    await hass.async_block_till_done()
+    await pair_with_account(hass, cloud_world, unit)
     serial = unit.unit.identity.serial
     registry = er.async_get(hass)
     energy = registry.async_get_entity_id("sensor", DOMAIN, f"{serial}_energy")

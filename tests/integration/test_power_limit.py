@@ -33,7 +33,7 @@ from custom_components.qrad.diagnostics import async_get_config_entry_diagnostic
 from simulator.device.server import UnitServer
 from simulator.testing import CloudWorld
 
-from .test_cloud import climate_entity, credentials, pair
+from .test_cloud import climate_entity, pair_with_account
 from .waiting import wait_for
 
 LIMIT = "number.living_room_heating_power_limit"
@@ -115,11 +115,7 @@ async def test_the_cloud_is_told_and_caps_its_allocation(
 ) -> None:
     """The setpoint carries the limit; the controller allocates no more than it."""
     unit = cloud_world.fleet.units[0]
-    result = await pair(hass, unit)
-    await hass.config_entries.flow.async_configure(
-        result["flow_id"], credentials(cloud_world, unit)
-    )
-    await hass.async_block_till_done()
+    await pair_with_account(hass, cloud_world, unit)
     serial = unit.unit.identity.serial
     limit = er.async_get(hass).async_get_entity_id(
         NUMBER_DOMAIN, DOMAIN, f"{serial}_power_limit"

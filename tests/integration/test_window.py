@@ -52,7 +52,7 @@ from simulator.device.server import UnitServer
 from simulator.testing import CloudWorld
 
 from .surroundings import emulate
-from .test_cloud import climate_entity, credentials, pair
+from .test_cloud import climate_entity, pair_with_account
 from .waiting import wait_for
 
 CLIMATE = "climate.living_room"
@@ -147,12 +147,7 @@ async def test_a_sharp_drop_pauses_heating_and_compute_then_restores(
 ) -> None:
     """The room falls 1 °C while heating: off on the Q.rad and in the cloud, 15 min."""
     unit = cloud_world.fleet.units[0]
-    result = await pair(hass, unit)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], credentials(cloud_world, unit)
-    )
-    await hass.async_block_till_done()
-    entry = result["result"]
+    entry = await pair_with_account(hass, cloud_world, unit)
     climate = climate_entity(hass, unit)
     window = er.async_get(hass).async_get_entity_id(
         "binary_sensor", DOMAIN, f"{unit.unit.identity.serial}_window"
