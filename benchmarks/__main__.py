@@ -41,9 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--sizes",
         type=_sizes,
-        default=[1, 20, 346],
-        help="fleet sizes, comma-separated (default 1,20,346; add 1000 where it "
-        "fits: with the integration as it is, 1000 does not, see README.md)",
+        default=[1, 20, 346, 1000],
+        help="fleet sizes, comma-separated (default 1,20,346,1000)",
     )
     parser.add_argument(
         "--capacity-sizes",
