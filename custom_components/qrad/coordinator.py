@@ -197,11 +197,26 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
 
     @callback
     def _on_push_state(self, state: QradState) -> None:
-        before = _setpoint_fields(self.data.state)
         self.async_set_updated_data(QradData(state=state))
-        if not self._commanding and _setpoint_fields(state) != before:
+        if not self._commanding and self._cloud_lacks(state):
             # A change made on the Q.rad itself (its schedule, its buttons).
             self._async_forward_later(Origin.DEVICE)
+
+    def _cloud_lacks(self, state: QradState) -> bool:
+        """Whether the Q.rad's setpoint differs from the latest the cloud was sent.
+
+        Compared with the cloud's, not with the previous push: a change first
+        seen by a poll, or during a command of ours, still goes out.
+        """
+        if self.hub is None:
+            return False
+        latest = self.hub.latest(self.serial)
+        return latest is None or _setpoint_fields(state) != (
+            latest.target_temperature,
+            latest.hvac_mode,
+            latest.preset,
+            latest.power_limit_w,
+        )
 
     @callback
     def _on_push_connection(self, connected: bool) -> None:  # noqa: FBT001
@@ -385,13 +400,7 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
             await self.hub.async_load()
             state = self.data.state
             thermostat = state.thermostat
-            latest = self.hub.latest(self.serial)
-            if latest is not None and _setpoint_fields(state) == (
-                latest.target_temperature,
-                latest.hvac_mode,
-                latest.preset,
-                latest.power_limit_w,
-            ):
+            if not self._cloud_lacks(state):
                 return
             await self.hub.async_submit(
                 self.serial,
