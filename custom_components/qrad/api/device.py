@@ -68,9 +68,10 @@ class QradDevice:
         """Talk to host:port; use the caller's session, or own one.
 
         `openings`, shared by the clients of many Q.rads, bounds how many of
-        their requests and stream openings run at once: a building's Q.rads
+        their reads (GET) and stream openings run at once: a building's Q.rads
         starting together would otherwise set up hundreds of connections in
-        one turn of the event loop.
+        one turn of the event loop. Commands never wait for a slot, and the
+        wait for one counts in the request's timeout.
         """
         self.host = host
         self.port = port
@@ -169,8 +170,8 @@ class QradDevice:
         headers = self._headers(auth=auth)
         try:
             async with (
-                self._openings,
                 asyncio.timeout(self.request_timeout),
+                self._openings if method == "GET" else contextlib.nullcontext(),
                 self._session_or_new().request(
                     method, f"{self._base_url}{path}", json=body, headers=headers
                 ) as response,
@@ -370,7 +371,7 @@ class QradDevice:
         headers = self._headers(auth=True)
         session = self._session_or_new()
         try:
-            async with self._openings, asyncio.timeout(self.request_timeout):
+            async with asyncio.timeout(self.request_timeout), self._openings:
                 socket_ = await session.ws_connect(
                     f"{self._base_url}/events", headers=headers, heartbeat=None
                 )
