@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import override
+from typing import Any, override
 
 from homeassistant.components.device_tracker import (
     DOMAIN as DEVICE_TRACKER_DOMAIN,
@@ -292,8 +292,9 @@ class QradClientTracker(QradEntity, ScannerEntity):
         return self._hostname or self.mac
 
     @override
-    def _shown(self) -> tuple[bool, str | None, str | None]:
-        return self.is_connected, self.ip_address, self.hostname
+    def _shown(self) -> tuple[bool, dict[str, Any]]:
+        """Connected, and the attributes (address, name, the zones around home)."""
+        return self.is_connected, self.state_attributes
 
     @callback
     @override
