@@ -99,3 +99,20 @@ async def test_a_caller_that_gives_up_does_not_stop_the_others(
     await restarted.load()
     for setpoint in done:
         assert restarted.pending[setpoint.serial] == setpoint
+
+
+async def test_a_stopped_writer_leaves_nobody_waiting(tmp_path: Path) -> None:
+    """Home Assistant stopping mid-save: the callers are told, none waits forever."""
+    outbox = Outbox(SlowFileStore(tmp_path / "outbox.json"))
+    await outbox.load()
+    calls = [asyncio.ensure_future(add(outbox, f"QR-{n}", 21.0)) for n in range(5)]
+    await asyncio.sleep(0.005)
+    (writer,) = [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_coro().__qualname__ == "Outbox._write_all"  # type: ignore[union-attr]
+    ]
+    writer.cancel()
+    async with asyncio.timeout(2):
+        results = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(result, asyncio.CancelledError) for result in results)

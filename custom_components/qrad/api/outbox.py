@@ -163,6 +163,7 @@ class Outbox:
 
     async def _write_all(self) -> None:
         """Write until no change waits: each write takes all made before it."""
+        written: asyncio.Future[None] | None = None
         try:
             while (written := self._next_save) is not None:
                 self._next_save = None
@@ -172,6 +173,13 @@ class Outbox:
                     written.set_exception(err)
                 else:
                     written.set_result(None)
+        except asyncio.CancelledError:
+            # Stopped (Home Assistant shuts down): nobody waits for a save forever.
+            for waiting in (written, self._next_save):
+                if waiting is not None and not waiting.done():
+                    waiting.cancel()
+            self._next_save = None
+            raise
         finally:
             self._saving = None
 
