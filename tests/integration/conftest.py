@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.qrad import config_flow
 from custom_components.qrad.const import CONF_SERIAL, CONF_TOKEN_ID, DOMAIN
 from simulator.device.server import UnitServer
 
@@ -18,6 +19,18 @@ from simulator.device.server import UnitServer
 @pytest.fixture(autouse=True)
 def _custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/qrad."""
+
+
+@pytest.fixture(autouse=True)
+def _fast_pairing_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ask a Q.rad for its token every 50 ms instead of every 1.5 s."""
+    monkeypatch.setattr(config_flow, "PAIRING_POLL_S", 0.05)
+
+
+@pytest.fixture
+def broker_kind() -> str:
+    """Home Assistant's side is tested against the reference broker, mosquitto."""
+    return "mosquitto"
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 
-from custom_components.qrad import account, config_flow
+from custom_components.qrad import account
 from custom_components.qrad.const import (
     ACCOUNT_UNIQUE_ID_PREFIX,
     CONF_ACCOUNT,
@@ -45,16 +45,9 @@ from simulator.testing import CloudWorld
 from .waiting import wait_for
 
 
-@pytest.fixture
-def broker_kind() -> str:
-    """Home Assistant's side is tested against the reference broker."""
-    return "mosquitto"
-
-
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Poll for the token every 50 ms; raise the outage issue after 0.2 s."""
-    monkeypatch.setattr(config_flow, "PAIRING_POLL_S", 0.05)
+    """Raise the outage issue after 0.2 s."""
     monkeypatch.setattr(account, "CLOUD_ISSUE_DELAY_S", 0.2)
 
 

@@ -19,10 +19,9 @@ from homeassistant.components.climate import (
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, ATTR_TEMPERATURE, CONF_TOKEN
 from homeassistant.core import HomeAssistant
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.qrad import account, config_flow
+from custom_components.qrad import account
 from simulator.device.server import UnitServer
 from simulator.testing import CloudWorld
 
@@ -33,18 +32,6 @@ CLIMATE = "climate.living_room"
 THERMOSTAT = "PATCH /api/v1/thermostat"
 # A drag from 5.0 to 29.5 °C: fifty values.
 DRAG = [5.0 + 0.5 * step for step in range(50)]
-
-
-@pytest.fixture
-def broker_kind() -> str:
-    """The reference broker."""
-    return "mosquitto"
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Poll for the pairing token every 50 ms."""
-    monkeypatch.setattr(config_flow, "PAIRING_POLL_S", 0.05)
 
 
 async def drag(hass: HomeAssistant, entity_id: str, seconds: float) -> None:

@@ -41,12 +41,6 @@ def announcement(unit: UnitServer, **txt: str) -> ZeroconfServiceInfo:
     )
 
 
-@pytest.fixture(autouse=True)
-def _fast_pairing_poll(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ask for the token every 50 ms instead of every 1.5 s."""
-    monkeypatch.setattr(config_flow, "PAIRING_POLL_S", 0.05)
-
-
 async def finish_pairing(hass: HomeAssistant, flow_id: str, unit: UnitServer) -> dict:
     """Press the unit's button while the flow waits, and let the flow go on."""
     unit.press_button()

@@ -24,7 +24,6 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.qrad import config_flow
 from custom_components.qrad.const import DOMAIN
 from simulator.testing import CloudWorld
 
@@ -37,18 +36,6 @@ def _custom_integrations(
     recorder_db_url: str, enable_custom_integrations: None
 ) -> None:
     """Prepare the recorder's database first (before Home Assistant starts)."""
-
-
-@pytest.fixture
-def broker_kind() -> str:
-    """The reference broker."""
-    return "mosquitto"
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Poll for the pairing token every 50 ms."""
-    monkeypatch.setattr(config_flow, "PAIRING_POLL_S", 0.05)
 
 
 def number(hass: HomeAssistant, entity_id: str) -> float | None:

@@ -26,7 +26,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.qrad import account, config_flow
+from custom_components.qrad import account
 from custom_components.qrad.api import cloud
 from custom_components.qrad.const import (
     ACCOUNT_UNIQUE_ID_PREFIX,
@@ -58,8 +58,7 @@ async def fast_world(cloud_tls: TlsFiles, tmp_path: Path) -> AsyncIterator[Cloud
 
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Poll for the pairing token every 50 ms; come back to the broker quickly."""
-    monkeypatch.setattr(config_flow, "PAIRING_POLL_S", 0.05)
+    """Come back to the broker quickly."""
     monkeypatch.setattr(cloud, "RECONNECT_DELAYS_S", (0.2, 0.5, 1.0))
 
 

@@ -24,10 +24,8 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.qrad import config_flow
 from custom_components.qrad.const import DOMAIN
 from custom_components.qrad.diagnostics import async_get_config_entry_diagnostics
 from simulator.device.server import UnitServer
@@ -38,18 +36,6 @@ from .waiting import wait_for
 
 LIMIT = "number.living_room_heating_power_limit"
 CLIMATE = "climate.living_room"
-
-
-@pytest.fixture
-def broker_kind() -> str:
-    """The reference broker."""
-    return "mosquitto"
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Poll for the pairing token every 50 ms."""
-    monkeypatch.setattr(config_flow, "PAIRING_POLL_S", 0.05)
 
 
 async def set_limit(hass: HomeAssistant, entity_id: str, watts: float) -> None:

@@ -26,7 +26,6 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 import pytest
 
-from custom_components.qrad import config_flow
 from custom_components.qrad.const import DOMAIN
 from simulator.device.server import UnitServer
 from simulator.testing import CloudWorld
@@ -36,18 +35,6 @@ from .waiting import wait_for
 
 RADIO = "http://radio.example/morning.mp3"
 CHIME = "http://sounds.example/chime.mp3"
-
-
-@pytest.fixture
-def broker_kind() -> str:
-    """The reference broker."""
-    return "mosquitto"
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Poll for the pairing token every 50 ms."""
-    monkeypatch.setattr(config_flow, "PAIRING_POLL_S", 0.05)
 
 
 async def add(hass: HomeAssistant, world: CloudWorld, unit: UnitServer) -> str:

@@ -33,13 +33,11 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
-import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
 
-from custom_components.qrad import config_flow
 from custom_components.qrad.const import (
     CONF_WINDOW_DROP,
     CONF_WINDOW_MINUTES,
@@ -59,18 +57,6 @@ CLIMATE = "climate.living_room"
 WINDOW = "binary_sensor.living_room_open_window"
 DETECTION = "switch.living_room_window_detection"
 CONTACT = "binary_sensor.living_room_window_contact"
-
-
-@pytest.fixture
-def broker_kind() -> str:
-    """The reference broker."""
-    return "mosquitto"
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Poll for the pairing token every 50 ms."""
-    monkeypatch.setattr(config_flow, "PAIRING_POLL_S", 0.05)
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:
