@@ -8,6 +8,8 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEVROOT="$REPO/.devroot"
 VENV="$REPO/.venv"
+# The newest Home Assistant on PyPI, for the end-to-end tests and scripts/develop.
+NEWEST_VENV="$REPO/.venv-newest"
 MODE_FILE="$VENV/.qrad-mode"
 MIN_PYTHON="3.14.2"
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
