@@ -50,7 +50,7 @@ class QradClimate(QradEntity, ClimateEntity):
     """Target temperature, mode and preset of a Q.rad, with what it is doing."""
 
     _attr_name = None
-    _attr_temperature_unit = UnitOfTemperature.CELSIUS
+    _attr_native_temperature_unit = UnitOfTemperature.CELSIUS
     _attr_hvac_modes = list(TO_HA_MODE.values())
     _attr_preset_modes = [preset.value for preset in Preset]
     _attr_supported_features = (
@@ -72,14 +72,13 @@ class QradClimate(QradEntity, ClimateEntity):
     def _shown(self) -> tuple[Thermostat, float, float, HVACMode]:
         return (
             self._thermostat,
-            self.current_temperature,
+            self.native_current_temperature,
             self.current_humidity,
             self.hvac_mode,
         )
 
     @property
-    @override
-    def current_temperature(self) -> float:
+    def native_current_temperature(self) -> float:
         return self.coordinator.data.state.sensors.temperature
 
     @property
@@ -88,9 +87,15 @@ class QradClimate(QradEntity, ClimateEntity):
         return self.coordinator.data.state.sensors.humidity
 
     @property
-    @override
-    def target_temperature(self) -> float:
+    def native_target_temperature(self) -> float:
         return self._thermostat.target_temperature
+
+    # Home Assistant 2026.10, the floor (README, Requirements), reads the names
+    # without native_; 2026.11 reads the native ones, and says nothing of the old
+    # ones in a class that also has the native ones. Drop these with 2026.10.
+    _attr_temperature_unit = _attr_native_temperature_unit
+    current_temperature = native_current_temperature
+    target_temperature = native_target_temperature
 
     @property
     @override
