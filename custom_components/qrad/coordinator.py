@@ -22,6 +22,7 @@ from .api import (
     Power,
     Preset,
     QradAuthenticationError,
+    QradBusyError,
     QradDevice,
     QradError,
     QradState,
@@ -135,7 +136,22 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
                 translation_key="unsupported_version",
                 translation_placeholders={"error": str(err)},
             ) from err
+        except QradBusyError as err:
+            # Home Assistant waits as long as the Q.rad asked before trying again
+            # (2026.11 also when the first refresh of a start meets it).
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="busy",
+                translation_placeholders={"name": self.config_entry.title},
+                retry_after=err.retry_after,
+            ) from err
         except QradError as err:
+            if self.last_update_success:
+                # Once, at info level as the quality scale asks (log-when-unavailable),
+                # instead of the base class's error: a Q.rad that reboots or is
+                # unplugged is no fault, and its entities say it is unavailable.
+                LOGGER.info("%s is unreachable: %s", self.config_entry.title, err)
+                self.last_update_success = False
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cannot_connect",
@@ -197,6 +213,8 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
 
     @callback
     def _on_push_state(self, state: QradState) -> None:
+        if not self.last_update_success:
+            LOGGER.info("%s is reachable again", self.config_entry.title)
         self.async_set_updated_data(QradData(state=state))
         if not self._commanding and self._cloud_lacks(state):
             # A change made on the Q.rad itself (its schedule, its buttons).

@@ -8,6 +8,7 @@ on the unit: no setpoint lost, none applied out of order.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiohttp
@@ -85,3 +86,30 @@ async def test_after_each_fault_the_thermostat_follows_and_obeys(
     )
     assert init_integration.state is ConfigEntryState.LOADED
     await inject(qrad_unit, {"fault": "clear"})
+
+
+async def test_an_unreachable_qrad_is_logged_once_at_info_and_so_is_its_return(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    qrad_unit: UnitServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A Q.rad off the network is no error: one line when it goes, one when back."""
+    coordinator = init_integration.runtime_data
+    await wait_for(hass, lambda: coordinator.push_connected)
+    caplog.set_level(logging.INFO, logger="custom_components.qrad")
+    await inject(qrad_unit, {"fault": "refuse_connections", "seconds": 3})
+    await qrad_unit.drop_streams()
+    await wait_for(hass, lambda: hass.states.get(CLIMATE).state == STATE_UNAVAILABLE)
+    await wait_for(
+        hass, lambda: hass.states.get(CLIMATE).state != STATE_UNAVAILABLE, limit=40
+    )
+    ours = [
+        record
+        for record in caplog.records
+        if record.name.startswith("custom_components.qrad")
+    ]
+    assert [r.levelno for r in ours if r.levelno >= logging.WARNING] == []
+    messages = [r.getMessage() for r in ours if r.levelno == logging.INFO]
+    assert sum("Living room is unreachable" in m for m in messages) == 1
+    assert sum("reachable again" in m or "recovered" in m for m in messages) == 1

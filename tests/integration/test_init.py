@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from homeassistant.components.climate import (
@@ -21,8 +22,10 @@ from homeassistant.const import (
 )
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.qrad.api import device as device_api
 from custom_components.qrad.const import DOMAIN
 from simulator.device.server import UnitServer
 
@@ -53,6 +56,23 @@ async def test_setup_and_unload(
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_a_booting_qrad_is_tried_again_later_and_says_it_is_busy(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    qrad_unit: UnitServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Busy (503) at start: not an error, a retry, and the reason is readable."""
+    # The client's own waits between its tries, shortened for the test.
+    monkeypatch.setattr(device_api, "MAX_RETRY_AFTER_S", 0.05)
+    qrad_unit.busy_until = time.monotonic() + 60
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert mock_config_entry.reason == "Living room is busy; try again in a moment"
 
 
 async def test_setpoint_reaches_the_qrad(
