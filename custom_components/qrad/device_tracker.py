@@ -26,6 +26,7 @@ from homeassistant.components.device_tracker import (
 )
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
@@ -227,6 +228,9 @@ async def async_setup_entry(
 class QradClientTracker(QradEntity, ScannerEntity):
     """Whether one client is connected to the Q.rad's access point."""
 
+    # Named as its device: the client.
+    _attr_name = None
+
     def __init__(
         self,
         coordinator: QradCoordinator,
@@ -244,6 +248,20 @@ class QradClientTracker(QradEntity, ScannerEntity):
     def entity_registry_enabled_default(self) -> bool:
         """Enabled: the owner chose to track this client (routers ask nobody)."""
         return True
+
+    @property  # type: ignore[misc]
+    @override
+    def device_info(self) -> DeviceInfo:
+        """The client's own device, known by its MAC.
+
+        Home Assistant 2026.11 asks every ScannerEntity for this (its fallback
+        ends in 2027.11); 2026.10 marks the property final but reads it the same
+        way, so both versions make the same device.
+        """
+        return DeviceInfo(
+            connections={(dr.CONNECTION_NETWORK_MAC, self.mac)},
+            name=self._hostname or self.mac,
+        )
 
     @property
     def _client(self) -> WifiClient | None:
@@ -282,14 +300,6 @@ class QradClientTracker(QradEntity, ScannerEntity):
     def hostname(self) -> str | None:
         """The name the client gave, kept while it is away (as routers do)."""
         return self._hostname
-
-    @property
-    @override
-    def name(self) -> str | None:
-        """The client's name; none once linked to its device, which is named so."""
-        if self.registry_entry is not None and self.registry_entry.device_id:
-            return None
-        return self._hostname or self.mac
 
     @override
     def _shown(self) -> tuple[bool, dict[str, Any]]:

@@ -122,9 +122,13 @@ async def test_unknown_client_tracker_starts_enabled(
     entry = er.async_get(hass).async_get(tracker)
     assert entry is not None
     assert entry.disabled_by is None
-    assert entry.original_name == "laptop"
     await wait_for(hass, lambda: hass.states.get(tracker) is not None)
     assert hass.states.get(tracker).state == "home"
+    assert hass.states.get(tracker).attributes["friendly_name"] == "laptop"
+    device = dr.async_get(hass).async_get(entry.device_id)
+    assert device is not None
+    assert device.name == "laptop"
+    assert (dr.CONNECTION_NETWORK_MAC, LAPTOP_MAC) in device.connections
 
 
 async def test_tracker_survives_a_restart(
