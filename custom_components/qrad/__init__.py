@@ -27,6 +27,7 @@ from .const import (
     KIND_ACCOUNT,
 )
 from .coordinator import QradConfigEntry, QradCoordinator
+from .issues import async_delete_issue, cloud_issue_id, cold_room_issue_id
 from .memory import async_remove_memory
 from .services import async_setup_services
 from .urls import broker_address
@@ -88,7 +89,7 @@ async def _async_setup_account(hass: HomeAssistant, entry: ConfigEntry) -> bool:
         verify_tls=entry.data.get(CONF_VERIFY_SSL, True),
     )
     try:
-        await hub.async_attach(cloud)
+        await hub.async_attach(cloud, entry.entry_id)
     except QradAuthenticationError as err:
         await hub.async_detach()
         raise ConfigEntryAuthFailed(
@@ -108,9 +109,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """A Q.rad's entry is deleted: so is what it remembered."""
-    if entry.data.get(CONF_KIND) != KIND_ACCOUNT:
-        await async_remove_memory(hass, entry.entry_id)
+    """An entry is deleted: so are its issue and what a Q.rad remembered."""
+    if entry.data.get(CONF_KIND) == KIND_ACCOUNT:
+        async_delete_issue(hass, cloud_issue_id(entry.data[CONF_ACCOUNT]))
+        return
+    async_delete_issue(hass, cold_room_issue_id(entry.data[CONF_SERIAL]))
+    await async_remove_memory(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
@@ -28,6 +27,7 @@ from .api.cloud import QradCloud
 from .api.cloud_models import ComputeStatus, Origin, Setpoint
 from .api.outbox import Outbox
 from .const import CLOUD_ISSUE_DELAY_S, DOMAIN, LOGGER
+from .issues import async_delete_issue, async_raise_issue, cloud_issue_id
 
 DATA_HUBS: HassKey[dict[str, AccountHub]] = HassKey(f"{DOMAIN}_accounts")
 STORAGE_VERSION = 1
@@ -42,6 +42,8 @@ class AccountHub:
         self.account = account
         self.outbox = Outbox(Store(hass, STORAGE_VERSION, f"{DOMAIN}.outbox.{account}"))
         self.cloud: QradCloud | None = None
+        # The account's config entry, once it attached its cloud link.
+        self.entry_id: str | None = None
         self._listeners: dict[str, list[Callable[[], None]]] = {}
         self._loaded = asyncio.Event()
         self._loading = False
@@ -52,7 +54,7 @@ class AccountHub:
     @property
     def issue_id(self) -> str:
         """The repair issue of this account's unreachable cloud."""
-        return f"cloud_unreachable_{self.account}"
+        return cloud_issue_id(self.account)
 
     async def async_load(self) -> None:
         """Read the stored outbox once, whoever asks first."""
@@ -65,9 +67,10 @@ class AccountHub:
 
     # The account entry's side.
 
-    async def async_attach(self, cloud: QradCloud) -> None:
+    async def async_attach(self, cloud: QradCloud, entry_id: str) -> None:
         """Deliver through `cloud` (already configured with this hub's outbox)."""
         self.cloud = cloud
+        self.entry_id = entry_id
         cloud.on_change = self._async_update_issue
         cloud.on_status = self._async_status
         await cloud.start()
@@ -175,7 +178,7 @@ class AccountHub:
             if self._issue_timer is not None:
                 self._issue_timer()
                 self._issue_timer = None
-            ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+            async_delete_issue(self.hass, self.issue_id)
 
     def _async_later(self, delay: float) -> CALLBACK_TYPE:
         return async_call_later(
@@ -189,21 +192,19 @@ class AccountHub:
     @callback
     def _async_raise_issue(self, _now: datetime) -> None:
         self._issue_timer = None
-        if not self.cloud_gone:
+        if not self.cloud_gone or self.entry_id is None:
             return
         delay = (
             self.issue_delay_s
             if self.issue_delay_s is not None
             else CLOUD_ISSUE_DELAY_S
         )
-        ir.async_create_issue(
+        async_raise_issue(
             self.hass,
-            DOMAIN,
+            self.entry_id,
             self.issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="cloud_unreachable",
-            translation_placeholders={
+            "cloud_unreachable",
+            {
                 "account": self.account,
                 "waiting": str(len(self.outbox.pending)),
                 "minutes": f"{delay / 60:g}",

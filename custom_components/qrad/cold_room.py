@@ -16,12 +16,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from homeassistant.core import CALLBACK_TYPE, callback
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 
 from .api import ControlSource, HvacMode, QradState
 from .api.cloud_models import ComputeStatus, HeatSource
-from .const import DOMAIN, LOGGER
+from .const import LOGGER
+from .issues import async_delete_issue, async_raise_issue, cold_room_issue_id
 
 if TYPE_CHECKING:
     from .coordinator import QradCoordinator
@@ -79,7 +79,7 @@ class ColdRoomWatch:
     @property
     def issue_id(self) -> str:
         """The issue of this Q.rad's cold room."""
-        return f"cold_room_{self._coordinator.serial}"
+        return cold_room_issue_id(self._coordinator.serial)
 
     @callback
     def async_observe(self, state: QradState, *, paused: bool) -> None:
@@ -121,14 +121,12 @@ class ColdRoomWatch:
                 "%s stays cold: %s", self._coordinator.config_entry.title, reason
             )
         self.reason = reason
-        ir.async_create_issue(
+        async_raise_issue(
             self.hass,
-            DOMAIN,
+            self._coordinator.config_entry.entry_id,
             self.issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=f"cold_room_{reason}",
-            translation_placeholders={
+            f"cold_room_{reason}",
+            {
                 "name": self._coordinator.config_entry.title,
                 "temperature": f"{state.sensors.temperature:.1f}",
                 "target": f"{state.thermostat.target_temperature:.1f}",
@@ -145,4 +143,4 @@ class ColdRoomWatch:
             self._timer = None
         if self.reason is not None:
             self.reason = None
-            ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+            async_delete_issue(self.hass, self.issue_id)

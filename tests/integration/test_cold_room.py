@@ -158,3 +158,21 @@ def test_the_reason_in_plain_words(
     wire["thermostat"]["control"] = control
     state = QradState.from_dict(wire)
     assert cold_reason(state, status(source) if source else None) is reason
+
+
+async def test_removing_the_qrad_removes_its_issue(
+    hass: HomeAssistant, init_integration: MockConfigEntry, qrad_unit: UnitServer
+) -> None:
+    """No issue is left behind for a Q.rad that is no longer there."""
+    await call(hass, NUMBER_DOMAIN, SERVICE_SET_VALUE, entity_id=LIMIT, value=0)
+    await call(
+        hass,
+        CLIMATE_DOMAIN,
+        SERVICE_SET_TEMPERATURE,
+        entity_id=CLIMATE,
+        temperature=min(round(qrad_unit.unit.room.temperature) + 3.0, 30.0),
+    )
+    await wait_for(hass, lambda: issue(hass, qrad_unit) is not None)
+    assert await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert issue(hass, qrad_unit) is None
