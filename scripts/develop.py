@@ -19,7 +19,7 @@ import sys
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from simulator.house import DEMO_PASSWORD, DEMO_USER  # noqa: E402
+from simulator.house import DEMO_PASSWORD, DEMO_USER, seed_onboarding  # noqa: E402
 
 STOP_GRACE_S = 20
 DIRECTORY = REPO / ".cache" / "run" / "directory.json"
@@ -90,12 +90,15 @@ def main() -> int:
         "--speed", type=float, default=60, help="their time acceleration (default 60)"
     )
     args = parser.parse_args()
+    # The newest Home Assistant, as most owners run it (README, Requirements).
+    newest = REPO / ".venv-newest" / "bin" / "python"
     later = [
         [
-            *(sys.executable, "-m", "homeassistant"),
+            *(str(newest), "-m", "homeassistant"),
             *("--config", str(REPO / "config"), "--skip-pip"),
         ],
     ]
+    seed_onboarding(REPO / "config")
     directory = DIRECTORY
     directory.parent.mkdir(parents=True, exist_ok=True)
     directory.unlink(missing_ok=True)

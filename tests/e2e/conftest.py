@@ -5,6 +5,11 @@ Each piece runs as it does for a user (`python -m homeassistant`,
 the emulated LAN, so that the tests can kill and restart any of them. The tests
 act through Home Assistant's REST and WebSocket APIs, as the dashboard and the
 mobile app do, and look at the Q.rads and the cloud from outside.
+
+Every test runs twice, once per Home Assistant that matters: the floor that
+hacs.json declares (the one the rest of the suite pins) and the newest on PyPI
+(.venv-newest, made by scripts/setup). Each house ends with a look at Home
+Assistant's log: a warning or error about qrad fails the run.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+import json
 import os
 from pathlib import Path
 import shutil
@@ -20,6 +26,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 
 import pytest
 import pytest_socket
@@ -27,8 +34,11 @@ import pytest_socket
 from simulator.cloud.access import Directory
 from simulator.cloud.mosquitto import Mosquitto
 from simulator.fleet import lan_pool
+from simulator.house import seed_onboarding
 from simulator.identity import make_identities
 from simulator.testing import free_port
+
+from .ha_log import qrad_problems, records
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 7
@@ -39,10 +49,44 @@ UNIT_PORT = 8180
 HA_PORT = 8123
 
 
+@dataclass(frozen=True)
+class HomeAssistantInstall:
+    """One installed Home Assistant: the interpreter that runs it, and its version."""
+
+    python: Path
+    version: str
+
+
+def _installed(venv: str) -> HomeAssistantInstall:
+    python = REPO / venv / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"{venv} is missing: scripts/setup makes it")
+    asks = "from homeassistant.const import __version__; print(__version__)"
+    version = subprocess.run(  # noqa: S603
+        [python, "-c", asks],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return HomeAssistantInstall(python, version)
+
+
+@pytest.fixture(scope="package", params=["floor", "newest"])
+def home_assistant(request: pytest.FixtureRequest) -> HomeAssistantInstall:
+    """The floor hacs.json declares, then the newest Home Assistant on PyPI."""
+    if request.param == "newest":
+        return _installed(".venv-newest")
+    install = _installed(".venv")
+    floor = json.loads((REPO / "hacs.json").read_text())["homeassistant"]
+    assert install.version == floor, "the tests must run the floor hacs.json declares"
+    return install
+
+
 @dataclass
 class House:
     """Handles on every process of the house, and where each listens."""
 
+    home_assistant: HomeAssistantInstall
     workdir: Path
     directory: Directory
     broker_port: int
@@ -83,15 +127,18 @@ class House:
                 *("--time-origin", str(self.origin)),
             ],
             "homeassistant": [
-                *(sys.executable, "-m", "homeassistant"),
+                *(str(self.home_assistant.python), "-m", "homeassistant"),
                 *("--config", str(self.workdir / "config"), "--skip-pip"),
             ],
         }
         log = (self.workdir / f"{name}.log").open("ab")
+        # Home Assistant finds qrad in its configuration only (_write_config):
+        # neither the path nor the directory it starts in holds the repository.
+        ha = name == "homeassistant"
         self.processes[name] = subprocess.Popen(  # noqa: S603
             commands[name],
-            cwd=REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
+            cwd=self.workdir if ha else REPO,
+            env={**os.environ, **({} if ha else {"PYTHONPATH": str(REPO)})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -131,18 +178,33 @@ def _wait_for_port(port: int, limit_s: float = 20) -> None:
 
 
 def _write_config(config: Path) -> None:
-    """scripts/develop's configuration, on Home Assistant's default port.
+    """scripts/develop's configuration, and qrad installed from its release zip.
 
-    The namespace is private, so 8123 is free; another port set in YAML would
-    make Home Assistant ask the user to confirm it.
+    On Home Assistant's default port: the namespace is private, so 8123 is free;
+    another port set in YAML would make Home Assistant ask the user to confirm it.
+    qrad comes from the asset scripts/release.py builds, extracted where the
+    Marketplace extracts it, so that what is tested is what owners install.
     """
     config.mkdir(parents=True)
     shutil.copy(REPO / "config" / "configuration.yaml", config / "configuration.yaml")
+    seed_onboarding(config)
+    built = subprocess.run(  # noqa: S603
+        [sys.executable, REPO / "scripts" / "release.py", "--output", config.parent],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    with zipfile.ZipFile(built.stdout.strip()) as archive:
+        archive.extractall(config / "custom_components" / "qrad")
 
 
 @pytest.fixture(scope="package")
-def house() -> Iterator[House]:
-    """mosquitto, the controller, three Q.rads and Home Assistant, running."""
+def house(home_assistant: HomeAssistantInstall) -> Iterator[House]:
+    """mosquitto, the controller, three Q.rads and Home Assistant, running.
+
+    Once every test has used it and Home Assistant has stopped, its log must hold
+    qrad's own debug lines and no warning or error about qrad.
+    """
     if not lan_pool():
         pytest.skip("end-to-end tests need the emulated LAN (scripts/test makes it)")
     if shutil.which("mosquitto", path="/usr/sbin:/usr/bin") is None:
@@ -152,7 +214,8 @@ def house() -> Iterator[House]:
     pytest_socket.socket_allow_hosts(["127.0.0.1", "172.30.0.0/16"])
     # In the repository (git-ignored), not in the sandbox's /tmp, so that the
     # processes' logs outlive a failed run.
-    workdir = REPO / ".cache" / "e2e" / time.strftime("%Y%m%d-%H%M%S")
+    started = time.strftime("%Y%m%d-%H%M%S")
+    workdir = REPO / ".cache" / "e2e" / f"{started}-{home_assistant.version}"
     workdir.mkdir(parents=True)
     identities = make_identities(COUNT, SEED)
     directory = Directory.for_fleet(identities, SEED)
@@ -162,6 +225,7 @@ def house() -> Iterator[House]:
     broker_port = free_port()
     mosquitto = Mosquitto(directory, workdir / "mosquitto", port=broker_port)
     house = House(
+        home_assistant=home_assistant,
         workdir=workdir,
         directory=directory,
         broker_port=broker_port,
@@ -182,3 +246,12 @@ def house() -> Iterator[House]:
     finally:
         for name in list(house.processes):
             house.stop(name)
+    log = (workdir / "homeassistant.log").read_text(errors="replace")
+    assert any(
+        logger.startswith("custom_components.qrad") for _, logger, _ in records(log)
+    ), "no record of qrad's in the log: is its format still understood?"
+    problems = qrad_problems(log)
+    assert not problems, (
+        f"Home Assistant {home_assistant.version} logged about qrad:\n"
+        + "\n\n".join(problems)
+    )

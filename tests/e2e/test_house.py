@@ -30,7 +30,7 @@ from simulator.house import (
     wait_until_up,
 )
 
-from .conftest import COUNT, House
+from .conftest import COUNT, REPO, House
 
 pytestmark = pytest.mark.timeout(600)
 CLIMATE = "climate.living_room"
@@ -147,6 +147,55 @@ def test_discovered_qrads_are_offered_and_one_is_paired(house: House) -> None:
 
         await eventually(thermostat_ready)
         assert len(await discovered_qrads(api)) == COUNT - 1
+        config = await api.get("/api/config")
+        assert config["version"] == house.home_assistant.version
+
+    act(house, scenario)
+
+
+def test_the_brand_images_are_served_from_the_installed_release(house: House) -> None:
+    """The Marketplace's and the integrations page's pictures are qrad's own."""
+    brand = REPO / "custom_components" / "qrad" / "brand"
+
+    async def scenario(api: HomeAssistantApi) -> None:
+        # dark_icon.png: none of ours, Home Assistant falls back to icon.png.
+        for image, source in [
+            ("icon.png", "icon.png"),
+            ("logo@2x.png", "logo@2x.png"),
+            ("dark_icon.png", "icon.png"),
+        ]:
+            async with api.session.get(
+                f"{house.ha_url}/api/brands/integration/qrad/{image}?placeholder=no",
+                headers={"Authorization": f"Bearer {api.token}"},
+            ) as answer:
+                assert answer.status == 200, image
+                assert await answer.read() == (brand / source).read_bytes()
+
+    act(house, scenario)
+
+
+def test_the_thermostat_shows_the_room_and_its_target(house: House) -> None:
+    """The card's numbers are the Q.rad's: room temperature, target and range."""
+
+    async def scenario(api: HomeAssistantApi) -> None:
+        async def shows_the_room() -> bool:
+            state = await api.state(CLIMATE)
+            unit = await unit_debug(house)
+            return (
+                state is not None
+                and state["attributes"]["temperature"] == unit["target_temperature"]
+                and abs(
+                    state["attributes"]["current_temperature"]
+                    - unit["room_temperature"]
+                )
+                < 0.3
+            )
+
+        await eventually(shows_the_room)
+        state = await api.state(CLIMATE)
+        assert state is not None
+        assert state["attributes"]["min_temp"] < state["attributes"]["max_temp"]
+        assert state["attributes"]["target_temp_step"] == 0.5
 
     act(house, scenario)
 
