@@ -166,11 +166,7 @@ async def test_removing_the_qrad_removes_its_issue(
     """No issue is left behind for a Q.rad that is no longer there."""
     await call(hass, NUMBER_DOMAIN, SERVICE_SET_VALUE, entity_id=LIMIT, value=0)
     await call(
-        hass,
-        CLIMATE_DOMAIN,
-        SERVICE_SET_TEMPERATURE,
-        entity_id=CLIMATE,
-        temperature=min(round(qrad_unit.unit.room.temperature) + 3.0, 30.0),
+        hass, CLIMATE_DOMAIN, SERVICE_SET_TEMPERATURE, entity_id=CLIMATE, temperature=30
     )
     await wait_for(hass, lambda: issue(hass, qrad_unit) is not None)
     assert await hass.config_entries.async_remove(init_integration.entry_id)
