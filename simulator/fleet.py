@@ -26,7 +26,7 @@ from .clock import Clock
 from .cloud.access import Directory
 from .cloud.endpoint import BrokerEndpoint
 from .device.cloudlink import UnitCloudLink
-from .device.server import UnitServer
+from .device.server import UnitServer, free_port
 from .device.unit import API_VERSION, QradUnitModel
 from .identity import make_identities
 
@@ -96,6 +96,7 @@ class Fleet:
             server = UnitServer(model, host, port, auto_pair=config.auto_pair)
             server.on_moved = self._reannounce
             server.on_renamed = self._reannounce
+            server.free_address = self.free_address
             self.units.append(server)
         self._zeroconf: AsyncZeroconf | None = None
         self._infos: dict[str, AsyncServiceInfo] = {}
@@ -115,8 +116,7 @@ class Fleet:
         if self._pool:
             host = next(h for h in self._pool if (h, self.config.base_port) not in used)
             return host, self.config.base_port
-        port = max(port for _, port in used) + 1
-        return LOOPBACK, port
+        return LOOPBACK, free_port(LOOPBACK)
 
     def unit(self, serial: str) -> UnitServer:
         """The unit with that serial."""

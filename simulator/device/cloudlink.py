@@ -23,6 +23,8 @@ from .unit import QradUnitModel
 
 _LOGGER = logging.getLogger(__name__)
 CHECK_S = 0.25
+# A unit stopping waits this long at most to say it goes offline.
+OFFLINE_TIMEOUT_S = 2.0
 
 
 class UnitCloudLink:
@@ -49,7 +51,7 @@ class UnitCloudLink:
         )
 
     async def stop(self) -> None:
-        """Drop the link (the broker publishes the last will)."""
+        """Say `offline` and drop the link (a lost link gets the last will)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -79,6 +81,14 @@ class UnitCloudLink:
             async for message in client.messages:
                 if message.topic.value == self._control_topic:
                     self._apply(message.payload)
+        except asyncio.CancelledError:
+            # A clean disconnect sends no last will: say `offline` ourselves.
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                async with asyncio.timeout(OFFLINE_TIMEOUT_S):
+                    await client.publish(
+                        self._availability_topic, "offline", qos=1, retain=True
+                    )
+            raise
         finally:
             background.cancel()
 

@@ -14,15 +14,16 @@ import json
 import logging
 import math
 import secrets
+import socket
 import time
 from typing import Any
 
 import aiohttp
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from simulator.clock import iso
 
-from .unit import ApiError, QradUnitModel
+from .unit import ApiError, QradUnitModel, refuse_unknown_fields
 
 LOGGER = logging.getLogger(__name__)
 
@@ -33,13 +34,23 @@ MAX_TOKENS = 8
 RATE_PER_S = 10.0
 RATE_BURST = 20.0
 HEARTBEAT_S = 10.0
+# Section 5: a ping every 10 s; a stream with no pong for 30 s is closed, 4408.
+PING_INTERVAL_S = 10.0
+PONG_TIMEOUT_S = 30.0
 REBOOT_BUSY_S = 3.0
 CLOSE_TOKEN_REFUSED = 4401
+CLOSE_NO_PONG = 4408
 WRITE_LOG_SIZE = 200
 # A speaker-group member reads its leader's stream this often (real seconds).
 FOLLOW_POLL_S = 0.25
 FOLLOW_TIMEOUT_S = 2.0
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_STREAM_ENDED = {
+    WSMsgType.CLOSE,
+    WSMsgType.CLOSING,
+    WSMsgType.CLOSED,
+    WSMsgType.ERROR,
+}
 
 
 def error_response(error: ApiError, retry_after: float | None = None) -> web.Response:
@@ -71,12 +82,16 @@ class _Bucket:
 
 
 class _Subscriber:
-    """One open event stream, with its own sequence numbers."""
+    """One open event stream, with its own sequence numbers and baseline."""
 
-    def __init__(self, socket: web.WebSocketResponse, token: str) -> None:
+    def __init__(
+        self, socket: web.WebSocketResponse, token: str, state: dict[str, Any]
+    ) -> None:
         self.socket = socket
         self.token = token
         self.seq = 0
+        # The state as this stream last heard it: its updates are diffs of it.
+        self.seen = state
 
     async def send(self, message: dict[str, Any], *, garble: bool = False) -> None:
         self.seq += 1
@@ -88,13 +103,26 @@ class UnitServer:
     """Serves one unit's API on its own address and port."""
 
     def __init__(
-        self, unit: QradUnitModel, host: str, port: int, *, auto_pair: bool = False
+        self,
+        unit: QradUnitModel,
+        host: str,
+        port: int,
+        *,
+        auto_pair: bool = False,
+        ping_interval_s: float = PING_INTERVAL_S,
+        pong_timeout_s: float = PONG_TIMEOUT_S,
     ) -> None:
-        """Serve `unit` on host:port; with auto_pair the pairing window never closes."""
+        """Serve `unit` on host:port; with auto_pair the pairing window never closes.
+
+        The ping interval and pong timeout are the protocol's unless a test
+        shortens them, so that a dead link is seen in well under 30 s.
+        """
         self.unit = unit
         self.host = host
         self.port = port
         self.auto_pair = auto_pair
+        self.ping_interval_s = ping_interval_s
+        self.pong_timeout_s = pong_timeout_s
         self.tokens: dict[str, str] = {}
         self.pairing_until = 0.0
         self.delay_s = 0.0
@@ -103,16 +131,16 @@ class UnitServer:
         self.out_of_range_next = 0
         self.on_moved: Callable[[UnitServer], Awaitable[None]] | None = None
         self.on_renamed: Callable[[UnitServer], Awaitable[None]] | None = None
+        # Where a `move` without host and port goes (a fleet offers its LAN's).
+        self.free_address: Callable[[], tuple[str, int]] = self._another_port
         self._buckets: dict[str, _Bucket] = {}
         # Requests to the local API by "METHOD path", for tests (GET /_emulator/debug).
         self.requests: Counter[str] = Counter()
         # The last writes applied, in order (bodies without secrets).
         self.write_log: deque[dict[str, Any]] = deque(maxlen=WRITE_LOG_SIZE)
         self._subscribers: set[_Subscriber] = set()
-        self._published: dict[str, Any] = unit.wire_state()
         self._runner: web.AppRunner | None = None
         self._heartbeat: asyncio.Task[None] | None = None
-        self._pending: asyncio.Future[None] | None = None
         self._restart: asyncio.TimerHandle | None = None
         self._background: set[asyncio.Future[None]] = set()
         self._follower: asyncio.Future[None] | None = None
@@ -141,6 +169,11 @@ class UnitServer:
         if self._restart is not None:
             self._restart.cancel()
             self._restart = None
+        # A move, a re-announcement or a restart still under way ends here.
+        for task in list(self._background):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -159,36 +192,74 @@ class UnitServer:
     # Pushing changes.
 
     async def publish(self) -> None:
-        """Push what changed since the last push as one update to every stream."""
-        state = self.unit.wire_state()
-        changes = _diff(self._published, state)
-        self._published = state
-        if not changes:
+        """Push to each stream everything it has not heard yet (the unit's tick).
+
+        Only the tick pushes what the unit measures, so sensors go out at most
+        once a second (section 5) however many commands come in between.
+        """
+        if self._subscribers:
+            state = self.unit.wire_state()
+            await self._push(lambda seen: _diff(seen, state))
+
+    async def _push_section(
+        self, section: str, before: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Push at once what a command or event changed in `section`; return it.
+
+        Only the fields that differ from `before` (the section just before the
+        change) go out: what the unit measured meanwhile waits for its tick.
+        """
+        after: dict[str, Any] = self.unit.wire_state()[section]
+        changed = {
+            key: value for key, value in after.items() if before.get(key) != value
+        }
+        if changed:
+            await self._push(lambda _seen: {section: changed})
+        return after
+
+    async def _push(
+        self, changes_for: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> None:
+        """Send each stream, as one update, its changes (from what it has seen)."""
+        updates = [
+            (subscriber, changes)
+            for subscriber in list(self._subscribers)
+            if (changes := changes_for(subscriber.seen))
+        ]
+        if not updates:
             return
-        if self.out_of_range_next > 0:
+        # A fault spoils the next update, whoever receives it.
+        out_of_range = self.out_of_range_next > 0
+        if out_of_range:
             self.out_of_range_next -= 1
-            changes = {
-                **changes,
-                "sensors": {**changes.get("sensors", {}), "temperature": 999.0},
-            }
         garble = self.garble_next > 0
         if garble:
             self.garble_next -= 1
-        await self._broadcast({"type": "update", "changes": changes}, garble=garble)
+        for subscriber, changes in updates:
+            for section, fields in changes.items():
+                subscriber.seen[section].update(fields)
+            sent = changes
+            if out_of_range:
+                sensors = {**changes.get("sensors", {}), "temperature": 999.0}
+                sent = {**changes, "sensors": sensors}
+            update = {"type": "update", "changes": sent}
+            await self._send(subscriber, update, garble=garble)
 
-    async def send_event(self, event: str, data: dict[str, Any]) -> None:
-        """A momentary event (button, phone, client), then the state change with it."""
+    async def _send_event(self, event: str, data: dict[str, Any]) -> None:
+        """A momentary event; the state change with it follows as an update."""
         await self._broadcast({"type": "event", "event": event, "data": data})
-        await self.publish()
 
-    async def _broadcast(
-        self, message: dict[str, Any], *, garble: bool = False
-    ) -> None:
+    async def _broadcast(self, message: dict[str, Any]) -> None:
         for subscriber in list(self._subscribers):
-            try:
-                await subscriber.send(message, garble=garble)
-            except ConnectionError, RuntimeError:
-                self._subscribers.discard(subscriber)
+            await self._send(subscriber, message)
+
+    async def _send(
+        self, subscriber: _Subscriber, message: dict[str, Any], *, garble: bool = False
+    ) -> None:
+        try:
+            await subscriber.send(message, garble=garble)
+        except ConnectionError, RuntimeError:
+            self._subscribers.discard(subscriber)
 
     async def _heartbeats(self) -> None:
         while True:
@@ -245,6 +316,10 @@ class UnitServer:
         task = asyncio.ensure_future(work())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _another_port(self) -> tuple[str, int]:
+        """Another port of the unit's own address (a unit outside a fleet)."""
+        return self.host, free_port(self.host)
 
     async def move(self, host: str, port: int) -> None:
         """Move to another address or port, and re-announce there."""
@@ -368,7 +443,13 @@ class UnitServer:
         body: bool = True,
     ) -> Handler:
         async def write(request: web.Request) -> web.StreamResponse:
-            payload = await _json_body(request) if body else {}
+            if body:
+                payload = await _json_body(request)
+            else:
+                # No body is needed; one holding fields is refused (section 1).
+                payload = await _json_body(request) if await request.read() else {}
+                refuse_unknown_fields(payload, set())
+            before = self.unit.wire_state()[section]
             apply(payload)
             self.write_log.append(
                 {
@@ -380,8 +461,7 @@ class UnitServer:
                     },
                 }
             )
-            await self.publish()
-            return web.json_response(self._published[section])
+            return web.json_response(await self._push_section(section, before))
 
         return self._authed(write)
 
@@ -402,6 +482,7 @@ class UnitServer:
                 assert group.leader_address is not None
                 host, port = group.leader_address
                 url = f"http://{host}:{port}{PREFIX}/speaker/stream"
+                before = self.unit.wire_state()["speaker"]
                 try:
                     async with session.get(url, params={"group_id": group.id}) as got:
                         if got.status == 404 and self.unit.group is group:
@@ -411,7 +492,7 @@ class UnitServer:
                             self.unit.follow(await got.json())
                 except (aiohttp.ClientError, TimeoutError, ValueError) as err:
                     LOGGER.debug("%s: leader unreachable: %s", self.unit.name, err)
-                await self.publish()
+                await self._push_section("speaker", before)
                 await asyncio.sleep(FOLLOW_POLL_S)
 
     async def _stream(self, request: web.Request) -> web.Response:
@@ -423,7 +504,8 @@ class UnitServer:
     def _rename(self, body: dict[str, Any]) -> None:
         self.unit.patch_device(body)
         if self.on_renamed is not None:
-            self._pending = asyncio.ensure_future(self.on_renamed(self))
+            on_renamed = self.on_renamed
+            self._in_background(lambda: on_renamed(self))
 
     async def _info(self, _request: web.Request) -> web.Response:
         device = self.unit.wire_state()["device"]
@@ -433,7 +515,10 @@ class UnitServer:
         )
 
     async def _pair(self, request: web.Request) -> web.Response:
+        # The whole body is checked before the window: a refused request
+        # leaves the press for the next one.
         body = await _json_body(request)
+        refuse_unknown_fields(body, {"client_name"})
         name = body.get("client_name")
         if not isinstance(name, str) or not 1 <= len(name) <= 64:
             raise ApiError(
@@ -461,8 +546,6 @@ class UnitServer:
         return web.Response(status=204)
 
     async def _state(self, _request: web.Request) -> web.Response:
-        # Not the baseline of the streams' diffs: resetting it here would hide
-        # unpublished changes from every open stream.
         return web.json_response(self.unit.wire_state())
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
@@ -472,28 +555,59 @@ class UnitServer:
             return error_response(
                 ApiError(429, "rate_limited", "too many requests"), limited.wait
             )
-        socket = web.WebSocketResponse(heartbeat=HEARTBEAT_S * 3)
-        await socket.prepare(request)
-        subscriber = _Subscriber(socket, token)
-        # Push what the open streams have not seen yet, so that the snapshot and
-        # every stream's later diffs start from the same published state.
-        await self.publish()
+        # Pongs are seen here (autoping would swallow them); pings answered.
+        ws = web.WebSocketResponse(autoping=False)
+        await ws.prepare(request)
+        # A stream's own baseline: its fresh snapshot pushes nothing to others.
+        state = self.unit.wire_state()
+        subscriber = _Subscriber(ws, token, state)
         await subscriber.send(
-            {"type": "snapshot", "boot_id": self.unit.boot_id, "state": self._published}
+            {"type": "snapshot", "boot_id": self.unit.boot_id, "state": state}
         )
         self._subscribers.add(subscriber)
         try:
-            async for _message in socket:
-                pass  # clients send nothing the protocol needs
+            await self._read_until_closed(subscriber)
         finally:
             self._subscribers.discard(subscriber)
-        return socket
+        return ws
+
+    async def _read_until_closed(self, subscriber: _Subscriber) -> None:
+        """Ping the client, and close with 4408 once no pong came for the timeout.
+
+        Clients send nothing else the protocol needs: their frames are ignored.
+        """
+        loop = asyncio.get_running_loop()
+        ws = subscriber.socket
+        last_pong = loop.time()
+        next_ping = last_pong + self.ping_interval_s
+        while True:
+            now = loop.time()
+            if now >= last_pong + self.pong_timeout_s:
+                self._subscribers.discard(subscriber)
+                await ws.close(code=CLOSE_NO_PONG, message=b"no pong")
+                return
+            if now >= next_ping:
+                with contextlib.suppress(ConnectionError):
+                    await ws.ping()
+                next_ping = now + self.ping_interval_s
+            wait = min(next_ping, last_pong + self.pong_timeout_s) - now
+            try:
+                # A timeout of 0 would mean none at all.
+                message = await ws.receive(timeout=max(wait, 0.001))
+            except TimeoutError:
+                continue
+            if message.type in _STREAM_ENDED:
+                return
+            if message.type is WSMsgType.PING:
+                await ws.pong(message.data)
+            elif message.type is WSMsgType.PONG:
+                last_pong = loop.time()
 
     # Emulator control.
 
     async def _button(self, _request: web.Request) -> web.Response:
         self.press_button()
-        await self.send_event("button_pressed", {})
+        await self._send_event("button_pressed", {})
         return web.json_response({"ok": True})
 
     async def _fault(self, request: web.Request) -> web.Response:
@@ -511,8 +625,7 @@ class UnitServer:
         elif fault == "reboot":
             await self.reboot()
         elif fault == "move":
-            host = _host_parameter(body, self.host)
-            port = int(_parameter(body, "port", self.port, whole=True))
+            host, port = self._move_target(body)
             asyncio.get_running_loop().call_soon(
                 self._in_background, lambda: self.move(host, port)
             )
@@ -529,21 +642,34 @@ class UnitServer:
             raise ApiError(400, "invalid_value", f"unknown fault {fault!r}", "fault")
         return web.json_response({"ok": True})
 
+    def _move_target(self, body: dict[str, Any]) -> tuple[str, int]:
+        """Where a `move` goes: as told, or, told nothing, a free address."""
+        if "host" not in body and "port" not in body:
+            return self.free_address()
+        host = _host_parameter(body, self.host)
+        return host, int(_parameter(body, "port", self.port, whole=True))
+
     async def _environment(self, request: web.Request) -> web.Response:
         body = await _json_body(request)
         event = body.get("event")
         if event in ("phone_placed", "phone_removed"):
+            before = self.unit.wire_state()["charger"]
             self.unit.phone_present = event == "phone_placed"
-            await self.send_event(event, {})
+            await self._send_event(event, {})
+            await self._push_section("charger", before)
         elif event == "client_join":
+            before = self.unit.wire_state()["wifi"]
             if (
                 client := self.unit.client_join(body.get("mac"), body.get("name"))
             ) is not None:
-                await self.send_event("client_joined", {"mac": client.mac})
+                await self._send_event("client_joined", {"mac": client.mac})
+                await self._push_section("wifi", before)
         elif event == "client_leave":
+            before = self.unit.wire_state()["wifi"]
             mac = str(body.get("mac", ""))
             if self.unit.client_leave(mac):
-                await self.send_event("client_left", {"mac": mac})
+                await self._send_event("client_left", {"mac": mac})
+                await self._push_section("wifi", before)
         elif event == "occupancy":
             self.unit.people_override = int(_parameter(body, "people", 0, whole=True))
         elif event == "window_open":
@@ -584,9 +710,8 @@ class _RateLimitedError(Exception):
 async def _json_body(request: web.Request) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise ApiError(413, "payload_too_large", "the body is over 16 KiB")
+    # A zero-byte body is not JSON either (section 3.4).
     raw = await request.read()
-    if not raw:
-        return {}
     try:
         body = json.loads(raw, parse_constant=_refuse_constant)
     except ValueError:
@@ -619,6 +744,14 @@ def _host_parameter(body: dict[str, Any], default: str) -> str:
     if not isinstance(host, str) or not host:
         raise ApiError(400, "invalid_value", "host must be an address", "host")
     return host
+
+
+def free_port(host: str) -> int:
+    """A port of `host` that nothing listens on now (the system picks it)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _refuse_constant(name: str) -> None:

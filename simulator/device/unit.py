@@ -72,12 +72,17 @@ def _invalid(field: str, why: str) -> ApiError:
     return ApiError(400, "invalid_value", f"{field} {why}", field)
 
 
-def _check_fields(body: Mapping[str, Any], allowed: set[str]) -> None:
-    if not body:
-        raise ApiError(400, "invalid_value", "the body must hold at least one field")
+def refuse_unknown_fields(body: Mapping[str, Any], allowed: set[str]) -> None:
+    """400 unknown_field for the first key of `body` not in `allowed` (section 1)."""
     for key in body:
         if key not in allowed:
             raise ApiError(400, "unknown_field", f"unknown field {key!r}", key)
+
+
+def _check_fields(body: Mapping[str, Any], allowed: set[str]) -> None:
+    if not body:
+        raise ApiError(400, "invalid_value", "the body must hold at least one field")
+    refuse_unknown_fields(body, allowed)
 
 
 def _number(

@@ -10,16 +10,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
+import itertools
 import json
 from typing import Any
+from unittest.mock import ANY
 
 import aiohttp
 import pytest
 
+from simulator.clock import Clock
 from simulator.device import server as server_module
 from simulator.device.server import UnitServer
-from simulator.device.unit import ApiError
-from simulator.fleet import Fleet, FleetConfig
+from simulator.device.unit import ApiError, QradUnitModel
+from simulator.fleet import Fleet, FleetConfig, lan_pool
+from simulator.identity import make_identities
 from simulator.testing import free_port
 
 
@@ -99,6 +103,12 @@ NAN_BODY = b'{"target_temperature": NaN}'
         (("PATCH", "/api/v1/thermostat", b"{not json"), (400, "invalid_json", None)),
         (("PATCH", "/api/v1/thermostat", b"[20.0]"), (400, "invalid_json", None)),
         (("PATCH", "/api/v1/thermostat", NAN_BODY), (400, "invalid_json", None)),
+        (("PATCH", "/api/v1/thermostat", b""), (400, "invalid_json", None)),
+        (("POST", "/api/v1/pairing", b""), (400, "invalid_json", None)),
+        (
+            ("POST", "/api/v1/pairing", {"client_name": "t", "colour": "red"}),
+            (400, "unknown_field", "colour"),
+        ),
         (
             ("PATCH", "/api/v1/thermostat", {"target": 20}),
             (400, "unknown_field", "target"),
@@ -183,6 +193,108 @@ async def test_errors_carry_the_protocol_body(
     assert qrad_unit.delay_s == 0
 
 
+# Every write of section 3.2, with a body it accepts.
+WRITES = [
+    ("PATCH", "/thermostat", {"hvac_mode": "heat"}),
+    ("POST", "/thermostat/boost", {"minutes": 10}),
+    ("PATCH", "/power", {"power_limit_w": 400}),
+    ("PATCH", "/speaker", {"volume": 0.5}),
+    ("POST", "/speaker/play", {"url": "http://music.example/radio.mp3"}),
+    ("POST", "/speaker/pause", {}),
+    ("POST", "/speaker/resume", {}),
+    ("POST", "/speaker/stop", {}),
+    ("POST", "/speaker/group", {"members": []}),
+    ("PATCH", "/wifi", {"enabled": True}),
+    ("PATCH", "/charger", {"enabled": True}),
+    ("PATCH", "/device", {"name": "Attic"}),
+    ("POST", "/pairing", {"client_name": "t"}),
+]
+WRITES_WITH_FIELDS = [write for write in WRITES if write[2]]
+AUTHENTICATED = [
+    ("GET", "/state", None),
+    ("DELETE", "/pairing/ffffffff", None),
+    ("GET", "/events", None),
+    *[write for write in WRITES if write[1] != "/pairing"],
+]
+
+
+def _id(call: tuple[str, str, object]) -> str:
+    return f"{call[0]} {call[1]}"
+
+
+async def refusal(
+    http: aiohttp.ClientSession,
+    unit: UnitServer,
+    call: tuple[str, str, dict[str, Any] | bytes | None],
+    token: str | None,
+) -> tuple[int, str, str | None]:
+    """Send one request to the local API; its status, error code and field."""
+    method, path, body = call
+    headers = auth(token) if token else {}
+    kwargs: dict[str, Any] = (
+        {"data": body, "headers": headers | {"Content-Type": "application/json"}}
+        if isinstance(body, bytes)
+        else {"json": body, "headers": headers}
+    )
+    async with http.request(method, unit.url + path, **kwargs) as answer:
+        error = (await answer.json())["error"]
+        return answer.status, error["code"], error["field"]
+
+
+@pytest.mark.parametrize("write", WRITES, ids=_id)
+async def test_every_write_refuses_an_unknown_field(
+    qrad_unit: UnitServer,
+    qrad_token: str,
+    http: aiohttp.ClientSession,
+    write: tuple[str, str, dict[str, Any]],
+) -> None:
+    """Section 1: a typo in any write body is 400 unknown_field; nothing is applied."""
+    qrad_unit.press_button()
+    tokens = dict(qrad_unit.tokens)
+    method, path, body = write
+    call = (method, path, {**body, "colour": "red"})
+    assert await refusal(http, qrad_unit, call, qrad_token) == (
+        400,
+        "unknown_field",
+        "colour",
+    )
+    assert not qrad_unit.write_log
+    assert qrad_unit.tokens == tokens
+
+
+@pytest.mark.parametrize("write", WRITES_WITH_FIELDS, ids=_id)
+async def test_every_write_refuses_an_empty_body(
+    qrad_unit: UnitServer,
+    qrad_token: str,
+    http: aiohttp.ClientSession,
+    write: tuple[str, str, dict[str, Any]],
+) -> None:
+    """An empty object is invalid_value (3.2); no body at all is not JSON (3.4)."""
+    method, path, _ = write
+    empty = await refusal(http, qrad_unit, (method, path, {}), qrad_token)
+    assert empty[:2] == (400, "invalid_value")
+    nothing = await refusal(http, qrad_unit, (method, path, b""), qrad_token)
+    assert nothing == (400, "invalid_json", None)
+    assert not qrad_unit.write_log
+
+
+@pytest.mark.parametrize("call", AUTHENTICATED, ids=_id)
+async def test_every_authenticated_call_needs_a_valid_token(
+    qrad_unit: UnitServer,
+    qrad_token: str,
+    http: aiohttp.ClientSession,
+    call: tuple[str, str, dict[str, Any] | None],
+) -> None:
+    """Section 3.1: no token, or an unknown one, is 401 invalid_token everywhere."""
+    for token in (None, qrad_token[::-1]):
+        assert await refusal(http, qrad_unit, call, token) == (
+            401,
+            "invalid_token",
+            None,
+        )
+    assert not qrad_unit.write_log
+
+
 async def test_rate_limit_is_per_token(
     qrad_unit: UnitServer, http: aiohttp.ClientSession
 ) -> None:
@@ -235,6 +347,21 @@ async def test_pairing_window_closes_by_itself(
         f"{qrad_unit.url}/pairing", json={"client_name": "late"}
     ) as answer:
         assert answer.status == 403
+
+
+async def test_a_refused_pairing_leaves_the_press(
+    qrad_unit: UnitServer, http: aiohttp.ClientSession
+) -> None:
+    """A pairing body with an unknown field is refused, and the window stays open."""
+    qrad_unit.press_button()
+    pairing = f"{qrad_unit.url}/pairing"
+    async with http.post(pairing, json={"client_name": "t", "colour": "red"}) as answer:
+        assert answer.status == 400
+        error = (await answer.json())["error"]
+    assert (error["code"], error["field"]) == ("unknown_field", "colour")
+    async with http.post(pairing, json={"client_name": "t"}) as answer:
+        assert answer.status == 200
+        assert len((await answer.json())["token"]) == 43
 
 
 async def test_a_ninth_pairing_revokes_the_oldest(
@@ -383,7 +510,166 @@ async def test_revoking_one_token_closes_only_its_streams(
         assert not kept_socket.closed
 
 
+async def test_commands_push_only_what_they_changed(
+    qrad_unit: UnitServer, qrad_token: str, http: aiohttp.ClientSession
+) -> None:
+    """Commands between ticks leave the measured sections at one push a second.
+
+    The room's occupancy changes before every command, so the sensors always
+    have something new to push: only the unit's tick may push it.
+    """
+    loop = asyncio.get_running_loop()
+    pushed: dict[str, list[float]] = {}
+    command_updates: list[dict[str, Any]] = []
+
+    async def read(socket: aiohttp.ClientWebSocketResponse) -> None:
+        while True:
+            message = await receive(socket)
+            if message["type"] == "update":
+                for section in message["changes"]:
+                    pushed.setdefault(section, []).append(loop.time())
+                if "charger" in message["changes"]:
+                    command_updates.append(message["changes"])
+
+    commands = 26
+    async with http.ws_connect(
+        f"{qrad_unit.url}/events", headers=auth(qrad_token)
+    ) as socket:
+        assert (await receive(socket))["type"] == "snapshot"
+        reader = asyncio.create_task(read(socket))
+        for step in range(commands):
+            async with http.post(
+                f"{origin(qrad_unit)}/_emulator/events",
+                json={"event": "occupancy", "people": step % 5},
+            ) as answer:
+                assert answer.status == 200
+            async with http.patch(
+                f"{qrad_unit.url}/charger",
+                json={"enabled": step % 2 == 1},
+                headers=auth(qrad_token),
+            ) as answer:
+                assert answer.status == 200
+            await asyncio.sleep(0.12)
+        await asyncio.sleep(0.1)
+        reader.cancel()
+    assert len(command_updates) == commands
+    assert all(set(changes) == {"charger"} for changes in command_updates)
+    assert len(pushed["sensors"]) >= 3
+    for section, times in pushed.items():
+        if section != "charger":
+            gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+            # One second a push, less the tick's own scheduling jitter.
+            assert all(gap > 0.9 for gap in gaps), (section, gaps)
+
+
+@pytest.fixture
+async def pinging_unit() -> AsyncIterator[UnitServer]:
+    """A unit alone (no fleet) that pings every 0.1 s and waits 0.5 s for a pong."""
+    identity = make_identities(1, 3)[0]
+    model = QradUnitModel(identity=identity, clock=Clock(0), seed=3)
+    unit = UnitServer(
+        model,
+        "127.0.0.1",
+        free_port(),
+        auto_pair=True,
+        ping_interval_s=0.1,
+        pong_timeout_s=0.5,
+    )
+    await unit.start()
+    try:
+        yield unit
+    finally:
+        await unit.stop()
+
+
+async def test_no_pong_closes_the_stream_with_4408(
+    pinging_unit: UnitServer, http: aiohttp.ClientSession
+) -> None:
+    """A client that never answers pings gets a close frame 4408 after the timeout."""
+    token = (await pair(http, pinging_unit))["token"]
+    loop = asyncio.get_running_loop()
+    pings = 0
+    async with http.ws_connect(
+        f"{pinging_unit.url}/events", headers=auth(token), autoping=False
+    ) as socket:
+        opened = loop.time()
+        while (message := await asyncio.wait_for(socket.receive(), 5)).type in {
+            aiohttp.WSMsgType.TEXT,
+            aiohttp.WSMsgType.PING,
+        }:
+            pings += message.type is aiohttp.WSMsgType.PING
+        closed = loop.time()
+    assert (message.type, message.data) == (aiohttp.WSMsgType.CLOSE, 4408)
+    assert closed - opened >= 0.5
+    assert pings >= 2
+
+
+async def test_pongs_keep_the_stream_open(
+    pinging_unit: UnitServer, http: aiohttp.ClientSession
+) -> None:
+    """A client reading its stream answers pings, and stays past the timeout.
+
+    aiohttp answers a ping while receive() waits, as the integration's client
+    always does.
+    """
+    token = (await pair(http, pinging_unit))["token"]
+    async with http.ws_connect(
+        f"{pinging_unit.url}/events", headers=auth(token)
+    ) as socket:
+        assert (await receive(socket))["type"] == "snapshot"
+        next_message = asyncio.create_task(receive(socket))
+        await asyncio.sleep(1.0)
+        assert not next_message.done()
+        async with http.patch(
+            f"{pinging_unit.url}/charger",
+            json={"enabled": False},
+            headers=auth(token),
+        ) as answer:
+            assert answer.status == 200
+        assert (await next_message)["changes"] == {"charger": ANY}
+
+
 # Faults that change where the unit listens (section 7).
+
+
+async def moved_without_an_address(
+    http: aiohttp.ClientSession, unit: UnitServer
+) -> tuple[str, int]:
+    """`move` without host or port; wait until the unit answers elsewhere."""
+    old = (unit.host, unit.port)
+    async with http.post(
+        f"{origin(unit)}/_emulator/faults", json={"fault": "move"}
+    ) as answer:
+        assert await answer.json() == {"ok": True}
+    async with asyncio.timeout(5):
+        while (unit.host, unit.port) == old or unit._runner is None:
+            await asyncio.sleep(0.01)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await http.get(f"http://{old[0]}:{old[1]}/api/v1/info")
+    async with http.get(f"{unit.url}/info") as answer:
+        assert (await answer.json())["serial"] == unit.unit.identity.serial
+    return old
+
+
+async def test_move_without_an_address_takes_another_of_the_lan(
+    qrad_fleet: Fleet, http: aiohttp.ClientSession
+) -> None:
+    """A fleet's unit moves to a free address of its LAN, or another loopback port."""
+    unit = qrad_fleet.units[0]
+    old_host, old_port = await moved_without_an_address(http, unit)
+    if lan_pool():
+        assert (unit.host, unit.port) == (lan_pool()[1], old_port)
+    else:
+        assert (unit.host, unit.port) != (old_host, old_port)
+
+
+async def test_move_without_an_address_alone_takes_another_port(
+    pinging_unit: UnitServer, http: aiohttp.ClientSession
+) -> None:
+    """A unit outside a fleet knows only its own address: it takes another port."""
+    old_host, old_port = await moved_without_an_address(http, pinging_unit)
+    assert pinging_unit.host == old_host
+    assert pinging_unit.port != old_port
 
 
 async def test_refused_port_stays_closed_once_stopped(qrad_unit: UnitServer) -> None:
