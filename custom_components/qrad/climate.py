@@ -69,7 +69,7 @@ class QradClimate(QradEntity, ClimateEntity):
         return self.coordinator.data.state.thermostat
 
     @override
-    def _shown(self) -> tuple[Thermostat, float, float, HVACMode]:
+    def _shown(self) -> tuple[Thermostat, float, float, HVACMode | None]:
         return (
             self._thermostat,
             self.native_current_temperature,
@@ -114,25 +114,26 @@ class QradClimate(QradEntity, ClimateEntity):
 
     @property
     @override
-    def hvac_mode(self) -> HVACMode:
+    def hvac_mode(self) -> HVACMode | None:
         """The mode the owner chose: a window pause does not change it.
 
         During a pause the Q.rad itself is off (`hvac_action` says so, and the
         window binary sensor is on); the mode shown is the one it gets back.
         """
-        return TO_HA_MODE[
-            self.coordinator.window.shown_mode(self._thermostat.hvac_mode)
-        ]
+        mode = self.coordinator.window.shown_mode(self._thermostat.hvac_mode)
+        return TO_HA_MODE[mode] if mode is not None else None
 
     @property
     @override
-    def hvac_action(self) -> HVACAction:
-        return TO_HA_ACTION[self._thermostat.hvac_action]
+    def hvac_action(self) -> HVACAction | None:
+        action = self._thermostat.hvac_action
+        return TO_HA_ACTION[action] if action is not None else None
 
     @property
     @override
-    def preset_mode(self) -> str:
-        return self._thermostat.preset.value
+    def preset_mode(self) -> str | None:
+        preset = self._thermostat.preset
+        return preset.value if preset is not None else None
 
     @override
     async def async_set_temperature(self, **kwargs: Any) -> None:

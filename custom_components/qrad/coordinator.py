@@ -420,6 +420,11 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
             thermostat = state.thermostat
             if not self._cloud_lacks(state):
                 return
+            if thermostat.hvac_mode is None or thermostat.preset is None:
+                # A newer firmware's mode or preset: the cloud cannot read it
+                # either, and keeps the last setpoint it was sent.
+                LOGGER.debug("%s: setpoint not forwarded, unknown mode", self.serial)
+                return
             await self.hub.async_submit(
                 self.serial,
                 target_temperature=thermostat.target_temperature,
@@ -430,7 +435,9 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
             )
 
 
-def _setpoint_fields(state: QradState) -> tuple[float, HvacMode, Preset, float]:
+def _setpoint_fields(
+    state: QradState,
+) -> tuple[float, HvacMode | None, Preset | None, float]:
     """What a setpoint to the cloud carries, as the Q.rad's state has it."""
     thermostat = state.thermostat
     return (

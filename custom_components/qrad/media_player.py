@@ -107,8 +107,9 @@ class QradSpeaker(QradEntity, MediaPlayerEntity):
 
     @property
     @override
-    def state(self) -> MediaPlayerState:
-        return TO_HA_STATE[self._speaker.state]
+    def state(self) -> MediaPlayerState | None:
+        state = self._speaker.state
+        return TO_HA_STATE[state] if state is not None else None
 
     @property
     @override

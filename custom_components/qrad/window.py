@@ -166,7 +166,7 @@ class WindowGuard:
         """Whether an open window pauses the heating now."""
         return self.pause is not None
 
-    def shown_mode(self, mode: HvacMode) -> HvacMode:
+    def shown_mode(self, mode: HvacMode | None) -> HvacMode | None:
         """The mode the owner chose: during a pause, the one to restore."""
         return self.pause.hvac_mode if self.pause is not None else mode
 
@@ -241,7 +241,8 @@ class WindowGuard:
                 await self._async_remember()
             return
         mode = self._coordinator.data.state.thermostat.hvac_mode
-        if mode is HvacMode.OFF or self._acting:
+        # A mode this client does not know could not be given back after the pause.
+        if mode is None or mode is HvacMode.OFF or self._acting:
             return
         until = (
             dt_util.utcnow() + self.pause_time if cause == CAUSE_TEMPERATURE else None

@@ -7,6 +7,7 @@ its documented errors (or a resync of the event stream), never crash.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 import copy
@@ -22,6 +23,7 @@ from custom_components.qrad.api import (
     QradDevice,
     QradInvalidResponseError,
     QradRequestError,
+    QradState,
     QradUnsupportedError,
 )
 import custom_components.qrad.api.device as device_module
@@ -144,6 +146,24 @@ async def test_unreadable_retry_after_waits_a_second() -> None:
     assert len(calls) == 2
 
 
+@pytest.mark.parametrize(("status", "code"), [(429, "rate_limited"), (503, "busy")])
+async def test_retry_after_is_waited_before_the_retry(status: int, code: str) -> None:
+    """Section 3.4: the retry comes no sooner than Retry-After, and succeeds."""
+    loop = asyncio.get_running_loop()
+    arrivals: list[float] = []
+    refused = answer(error_body(code), status, {"Retry-After": "1"})
+    served = answer(json.dumps(served_state()).encode())
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        arrivals.append(loop.time())
+        return await (refused if len(arrivals) == 1 else served)(request)
+
+    async with fake_unit({("GET", "/state"): handle}) as device:
+        await device.state()
+    assert len(arrivals) == 2
+    assert arrivals[1] - arrivals[0] >= 1.0
+
+
 async def test_endless_rate_limit_is_a_busy_error() -> None:
     """Three 429s in a row give a busy error with the wait the unit asked for."""
     handler, calls = counted(
@@ -206,6 +226,43 @@ async def test_write_answer_is_validated() -> None:
             await device.set_charger(enabled=True)
 
 
+async def test_unknown_fields_in_answers_are_ignored() -> None:
+    """Section 1: fields a client does not know, at any depth, change nothing."""
+    raw = served_state()
+    extended = copy.deepcopy(raw) | {"sauna": {"on": True}}
+    extended["thermostat"]["humidity_target"] = 45
+    info = {
+        key: raw["device"][key]
+        for key in ("serial", "name", "model", "firmware", "api_version", "mac")
+    } | {"paired": True, "colour": "white"}
+    routes: dict[tuple[str, str], Handler] = {
+        ("GET", "/state"): answer(json.dumps(extended).encode()),
+        ("GET", "/info"): answer(json.dumps(info).encode()),
+        ("PATCH", "/charger"): answer(
+            json.dumps(raw["charger"] | {"wattage_limit": 15}).encode()
+        ),
+    }
+    async with fake_unit(routes) as device:
+        assert await device.state() == QradState.from_dict(raw)
+        assert (await device.info()).serial == raw["device"]["serial"]
+        assert (await device.set_charger(enabled=True)).enabled is True
+
+
+async def test_enum_values_of_a_newer_firmware_read_as_unknown() -> None:
+    """Section 1: a unit sending values this client does not know stays readable."""
+    raw = copy.deepcopy(served_state())
+    raw["thermostat"]["hvac_mode"] = "dehumidify"
+    raw["speaker"]["state"] = "buffering"
+    routes: dict[tuple[str, str], Handler] = {
+        ("GET", "/state"): answer(json.dumps(raw).encode()),
+    }
+    async with fake_unit(routes) as device:
+        state = await device.state()
+    assert state.thermostat.hvac_mode is None
+    assert state.speaker.state is None
+    assert state.sensors.temperature == raw["sensors"]["temperature"]
+
+
 # Event streams.
 
 
@@ -245,6 +302,28 @@ def snapshot(**thermostat: Any) -> dict[str, Any]:
 def update(seq: int, **thermostat: Any) -> dict[str, Any]:
     """An update message changing thermostat fields."""
     return {"type": "update", "seq": seq, "changes": {"thermostat": thermostat}}
+
+
+async def test_stream_ignores_unknown_fields() -> None:
+    """Unknown fields of a snapshot, an update and a message are ignored (section 1)."""
+    first = snapshot()
+    first["state"]["thermostat"]["humidity_target"] = 45
+    handler = stream(
+        first | {"firmware_channel": "beta"},
+        {
+            "type": "update",
+            "seq": 2,
+            "changes": {"thermostat": {"target_temperature": 24.0}, "sauna": {}},
+            "origin": "button",
+        },
+        close=None,
+    )
+    async with (
+        fake_unit({("GET", "/events"): handler}) as device,
+        Listener(device) as listener,
+    ):
+        await listener.state_where(lambda s: s.thermostat.target_temperature == 24.0)
+    assert listener.connection == [True]
 
 
 async def test_stream_ignores_what_it_does_not_need() -> None:

@@ -144,6 +144,20 @@ class _Reader:
         except ValueError:
             raise self._fail(key, f"has an unknown value {value!r}") from None
 
+    def state_enum[E: StrEnum](self, key: str, kind: type[E]) -> E | None:
+        """A unit's value, or None for one this client does not know (section 1).
+
+        A newer firmware may add values: its state stays readable, and what
+        shows that field says "unknown". A value that is not text is still bad.
+        """
+        value = self.raw(key)
+        if not isinstance(value, str):
+            raise self._fail(key, f"must be text, not {value!r}")
+        try:
+            return kind(value)
+        except ValueError:
+            return None
+
     def time(self, key: str) -> datetime:
         value = self.raw(key)
         try:
@@ -286,12 +300,13 @@ class Thermostat(_Model):
     min_temperature: float
     max_temperature: float
     step: float
-    hvac_mode: HvacMode
-    preset: Preset
+    # None: a value this client does not know (a newer firmware's).
+    hvac_mode: HvacMode | None
+    preset: Preset | None
     preset_temperatures: dict[Preset, float]
     boost_until: datetime | None
-    hvac_action: HvacAction
-    control: ControlSource
+    hvac_action: HvacAction | None
+    control: ControlSource | None
 
     @classmethod
     def from_dict(cls, data: object) -> Self:
@@ -303,14 +318,14 @@ class Thermostat(_Model):
             min_temperature=read.number("min_temperature", 5.0, 30.0),
             max_temperature=read.number("max_temperature", 5.0, 30.0),
             step=read.number("step", 0.1, 5.0),
-            hvac_mode=read.enum("hvac_mode", HvacMode),
-            preset=read.enum("preset", Preset),
+            hvac_mode=read.state_enum("hvac_mode", HvacMode),
+            preset=read.state_enum("preset", Preset),
             preset_temperatures={
                 preset: presets.number(preset.value, 5.0, 30.0) for preset in named
             },
             boost_until=read.optional_time("boost_until"),
-            hvac_action=read.enum("hvac_action", HvacAction),
-            control=read.enum("control", ControlSource),
+            hvac_action=read.state_enum("hvac_action", HvacAction),
+            control=read.state_enum("control", ControlSource),
         )
 
 
@@ -417,7 +432,7 @@ class SpeakerGroup(_Model):
     """The speaker group a Q.rad leads or follows (additive, protocol 3.2)."""
 
     id: str
-    role: GroupRole
+    role: GroupRole | None
     leader: str
     members: list[str]
 
@@ -429,7 +444,7 @@ class SpeakerGroup(_Model):
             raise QradInvalidResponseError("speaker.group.members holds a bad serial")
         return cls(
             id=read.text("id", max_length=64),
-            role=read.enum("role", GroupRole),
+            role=read.state_enum("role", GroupRole),
             leader=read.text("leader", pattern=SERIAL_PATTERN),
             members=list(members),
         )
@@ -453,7 +468,7 @@ class Speaker(_Model):
     """The Bluetooth speaker."""
 
     power: bool
-    state: SpeakerState
+    state: SpeakerState | None
     volume: float
     muted: bool
     source: str
@@ -476,7 +491,7 @@ class Speaker(_Model):
         group = read.get("group")
         return cls(
             power=read.boolean("power"),
-            state=read.enum("state", SpeakerState),
+            state=read.state_enum("state", SpeakerState),
             volume=read.number("volume", 0.0, 1.0),
             muted=read.boolean("muted"),
             source=read.text("source", max_length=64),
