@@ -22,11 +22,16 @@ from homeassistant.const import (
 )
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.qrad.api import device as device_api
-from custom_components.qrad.const import DOMAIN
+from custom_components.qrad.const import DOMAIN, FALLBACK_SCAN_INTERVAL
+from simulator.device import unit as unit_module
 from simulator.device.server import UnitServer
 
 from .waiting import wait_for
@@ -73,6 +78,23 @@ async def test_a_booting_qrad_is_tried_again_later_and_says_it_is_busy(
     await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
     assert mock_config_entry.reason == "Living room is busy; try again in a moment"
+
+
+async def test_a_mode_of_a_newer_firmware_shows_as_unknown_and_nothing_else_stops(
+    hass: HomeAssistant, init_integration: MockConfigEntry, qrad_unit: UnitServer
+) -> None:
+    """A mode the integration does not know: the thermostat says unknown, not gone."""
+    coordinator = init_integration.runtime_data
+    await wait_for(hass, lambda: coordinator.push_connected)
+    qrad_unit.unit.hvac_mode = "dehumidify"
+    qrad_unit.unit.target = 22.5
+    await qrad_unit.publish()
+    await wait_for(hass, lambda: hass.states.get(CLIMATE).state == "unknown")
+    state = hass.states.get(CLIMATE)
+    assert state.attributes[ATTR_TEMPERATURE] == 22.5
+    qrad_unit.unit.hvac_mode = "heat"
+    await qrad_unit.publish()
+    await wait_for(hass, lambda: hass.states.get(CLIMATE).state == "heat")
 
 
 async def test_setpoint_reaches_the_qrad(
@@ -161,6 +183,39 @@ async def test_unavailable_while_gone_and_back_without_reload(
         hass, lambda: hass.states.get(CLIMATE).state != STATE_UNAVAILABLE, limit=20
     )
     assert init_integration.state is ConfigEntryState.LOADED
+
+
+async def test_nothing_polls_while_the_push_is_up_and_polls_while_it_is_down(
+    hass: HomeAssistant, init_integration: MockConfigEntry, qrad_unit: UnitServer
+) -> None:
+    """Section 8: the fallback poll runs only while the event stream is down."""
+    coordinator = init_integration.runtime_data
+    await wait_for(hass, lambda: coordinator.push_connected)
+    reads = qrad_unit.requests["GET /api/v1/state"]
+    for _ in range(3):
+        async_fire_time_changed(hass, dt_util.utcnow() + FALLBACK_SCAN_INTERVAL * 2)
+        await hass.async_block_till_done()
+    assert qrad_unit.requests["GET /api/v1/state"] == reads
+    await qrad_unit.drop_streams()
+    await wait_for(hass, lambda: qrad_unit.requests["GET /api/v1/state"] > reads)
+
+
+async def test_an_unsupported_firmware_is_said_and_not_retried(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    qrad_unit: UnitServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Section 1.1: a set-up Q.rad that now speaks API 2 fails with the reason."""
+    monkeypatch.setattr(unit_module, "API_VERSION", 2)
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert mock_config_entry.reason is not None
+    assert mock_config_entry.reason.startswith(
+        "This Q.rad speaks a protocol version the integration does not support"
+    )
 
 
 async def test_revoked_token_asks_to_pair_again(
