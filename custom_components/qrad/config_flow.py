@@ -26,6 +26,7 @@ from homeassistant.const import (
     CONF_VERIFY_SSL,
 )
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     EntitySelector,
@@ -87,6 +88,7 @@ from .const import (
     LOGGER,
     PAIRING_POLL_S,
     PAIRING_TIMEOUT_S,
+    REMINDER_DELAYS_S,
     TRACK_MODES,
     TRACK_NONE,
     TRACK_SELECTED,
@@ -138,6 +140,7 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
         self._token: str | None = None
         self._token_id: str | None = None
         self._pair_task: asyncio.Task[bool] | None = None
+        self._reminder: asyncio.Task[None] | None = None
         self._account: str | None = None
         self._broker = ""
 
@@ -219,8 +222,14 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_pair(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Wait for the button press; then go on to the cloud account."""
+        """Wait for the button press; then go on to the cloud account.
+
+        A button pressed before (the window already open) needs no waiting at
+        all: the first request gets the token, and no progress step is shown.
+        """
         if self._pair_task is None:
+            if await self._async_ask_for_token():
+                return await self._async_step_after_pairing()
             self._pair_task = self.hass.async_create_task(
                 self._async_wait_for_button(), eager_start=False
             )
@@ -233,11 +242,44 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         paired = self._pair_task.result()
         self._pair_task = None
+        self._reminder = self.hass.async_create_background_task(
+            self._async_remind_the_frontend(), f"{DOMAIN} pairing done"
+        )
         if not paired:
             return self.async_show_progress_done(next_step_id="pair_timeout")
         if self.source == SOURCE_REAUTH:
             return self.async_show_progress_done(next_step_id="reauth_done")
         return self.async_show_progress_done(next_step_id="paired")
+
+    async def _async_step_after_pairing(self) -> ConfigFlowResult:
+        if self.source == SOURCE_REAUTH:
+            return await self.async_step_reauth_done()
+        return await self.async_step_paired()
+
+    async def _async_remind_the_frontend(self) -> None:
+        """Say again that pairing is over, until the dialog has looked.
+
+        Home Assistant says it once, when the wait ends. The dialog of Home
+        Assistant 2026.10 listens only once it has drawn the progress step, and
+        never looks by itself: a press within that moment was missed and the
+        dialog spun for ever. 2026.11's dialog looks once it listens; this makes
+        both move on, whenever the button is pressed.
+        """
+        for delay in REMINDER_DELAYS_S:
+            await asyncio.sleep(delay)
+            step = self.cur_step
+            if step is None or step["type"] is not FlowResultType.SHOW_PROGRESS_DONE:
+                return
+            self.async_notify_flow_changed()
+
+    @callback
+    @override
+    def async_remove(self) -> None:
+        """The flow ends (done, aborted or closed): no more reminders."""
+        if self._reminder is not None:
+            self._reminder.cancel()
+        if self._pair_task is not None:
+            self._pair_task.cancel()
 
     async def async_step_pair_timeout(
         self, user_input: dict[str, Any] | None = None
@@ -253,21 +295,25 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_wait_for_button(self) -> bool:
         """Ask the Q.rad for a token until its pairing window opens or time runs out."""
-        device = self._device()
         deadline = time.monotonic() + PAIRING_TIMEOUT_S
         while time.monotonic() < deadline:
-            try:
-                result = await device.pair(CLIENT_NAME)
-            except QradPairingError:
-                pass
-            except QradError as err:
-                LOGGER.debug("Pairing request to %s failed: %s", self._host, err)
-            else:
-                self._token = result.token
-                self._token_id = result.token_id
-                return True
             await asyncio.sleep(PAIRING_POLL_S)
+            if await self._async_ask_for_token():
+                return True
         return False
+
+    async def _async_ask_for_token(self) -> bool:
+        """One request for a token: whether the Q.rad's window was open."""
+        try:
+            result = await self._device().pair(CLIENT_NAME)
+        except QradPairingError:
+            return False
+        except QradError as err:
+            LOGGER.debug("Pairing request to %s failed: %s", self._host, err)
+            return False
+        self._token = result.token
+        self._token_id = result.token_id
+        return True
 
     async def async_step_paired(
         self, user_input: dict[str, Any] | None = None

@@ -47,6 +47,8 @@ FALLBACK_SCAN_INTERVAL: Final = timedelta(seconds=30)
 # How long the config flow waits for the owner to press the Q.rad's button.
 PAIRING_TIMEOUT_S: Final = 90
 PAIRING_POLL_S: Final = 1.5
+# When a pairing that ended is announced again to a dialog that may have missed it.
+REMINDER_DELAYS_S: Final = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
 # The two kinds of entries: a Q.rad, and a cloud account shared by its Q.rads.
 CONF_KIND: Final = "kind"

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 from ipaddress import ip_address
 
 from homeassistant.config_entries import SOURCE_USER, SOURCE_ZEROCONF
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import (
+    EVENT_DATA_ENTRY_FLOW_PROGRESSED,
+    FlowResultType,
+)
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
 from custom_components.qrad import config_flow
 from custom_components.qrad.const import CONF_PRESET_TEMPERATURES, CONF_SERIAL, DOMAIN
 from simulator.device.server import UnitServer
 from simulator.device.unit import API_VERSION
+
+from .waiting import wait_for
 
 
 def announcement(unit: UnitServer, **txt: str) -> ZeroconfServiceInfo:
@@ -97,6 +106,44 @@ async def test_discovered_qrad_is_confirmed_then_paired(
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     result = await finish_pairing(hass, result["flow_id"], qrad_unit)
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_a_button_pressed_before_pairs_without_waiting(
+    hass: HomeAssistant, qrad_unit: UnitServer
+) -> None:
+    """The window already open: the first request gets the token, no spinner."""
+    qrad_unit.press_button()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=announcement(qrad_unit)
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_a_press_the_dialog_missed_is_announced_until_it_looks(
+    hass: HomeAssistant, qrad_unit: UnitServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dialog that was not listening yet when pairing ended still moves on.
+
+    Home Assistant 2026.10's dialog listens for the end of a wait only once it
+    has drawn the spinner; the flow says it again until the dialog has looked.
+    """
+    monkeypatch.setattr(config_flow, "REMINDER_DELAYS_S", (0.05,) * 8)
+    progressed = async_capture_events(hass, EVENT_DATA_ENTRY_FLOW_PROGRESSED)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=announcement(qrad_unit)
+    )
+    flow_id = result["flow_id"]
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    qrad_unit.press_button()
+    await wait_for(hass, lambda: len(progressed) >= 3)
+    assert {event.data["flow_id"] for event in progressed} == {flow_id}
+    result = await hass.config_entries.flow.async_configure(flow_id)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    said = len(progressed)
+    await asyncio.sleep(0.3)
+    assert len(progressed) == said
 
 
 async def test_no_button_press_times_out_and_can_retry(
