@@ -319,12 +319,12 @@ class QradUnitModel:
         self.energy_kwh += power * seconds / 3_600_000.0
         self.compute_tflop += self.gflops * seconds / 1000.0
         if self.media is not None and self.speaker_state == "playing":
+            # Counted before this step's seconds: an announcement is heard for at
+            # least one whole tick at any speed, long enough for the members,
+            # who poll their leader a few times a tick, to hear it too.
+            heard_s = self.media.position_s
             self.media.position_s += seconds
-            if (
-                self.announcing
-                and self.media.position_s >= ANNOUNCEMENT_S
-                and not self.following
-            ):
+            if self.announcing and heard_s >= ANNOUNCEMENT_S and not self.following:
                 self.finish_announcement()
 
     def _take_over_from_cloud(self) -> None:

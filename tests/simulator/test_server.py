@@ -685,12 +685,18 @@ async def test_refused_port_stays_closed_once_stopped(qrad_unit: UnitServer) -> 
 async def test_announcement_ends_and_gives_the_music_back(
     qrad_unit: UnitServer,
 ) -> None:
-    """After its few seconds, an announcement restores what was playing."""
+    """After its few seconds, an announcement restores what was playing.
+
+    However long a tick (an accelerated clock), it is heard for one whole tick,
+    so that the members of a group, polling their leader, hear it too.
+    """
     model = qrad_unit.unit
     model.play({"url": "http://music.example/radio.mp3"})
     model.play({"url": "http://tts.example/hello.mp3", "announce": True})
     assert model.announcing
-    model.step(10.0)
+    model.step(60.0)
+    assert model.announcing
+    model.step(1.0)
     assert not model.announcing
     assert model.media is not None
     assert model.media.url == "http://music.example/radio.mp3"
