@@ -244,6 +244,44 @@ async def test_a_broker_crash_keeps_the_acknowledged_setpoint(
     assert json.loads(message.payload)["seq"] == last.seq  # type: ignore[arg-type]
 
 
+async def first_message(
+    world: CloudWorld, username: str, password: str, topic: str
+) -> aiomqtt.Message:
+    """The first message a client subscribing to `topic` now receives."""
+    async with raw_client(world, username, password) as client:
+        await client.subscribe(topic, qos=1)
+        async with asyncio.timeout(10):
+            return await anext(client.messages)
+
+
+async def test_status_and_control_are_retained_for_late_subscribers(
+    cloud_world: CloudWorld,
+) -> None:
+    """An account and a unit subscribing late still get the latest status and control.
+
+    The controller is stopped first: nothing new is published, so what comes is
+    what the broker kept, with the retain flag.
+    """
+    unit = cloud_world.fleet.units[0]
+    serial = unit.unit.identity.serial
+    account, secret = cloud_world.account_of(unit)
+    status_topic = f"qrad/v1/acct/{account}/{serial}/status"
+    control_topic = f"qrad/v1/dev/{serial}/control"
+    # Both have been published: a control reached the unit, a status the account.
+    await wait_until(lambda: unit.unit.control == "cloud")
+    await first_message(cloud_world, account, secret, status_topic)
+    await cloud_world.controller.stop()
+
+    status = await first_message(cloud_world, account, secret, status_topic)
+    control = await first_message(
+        cloud_world, serial, unit.unit.identity.cloud_secret, control_topic
+    )
+    assert status.retain
+    assert control.retain
+    assert json.loads(status.payload)["serial"] == serial  # type: ignore[arg-type]
+    assert "power_target_w" in json.loads(control.payload)  # type: ignore[arg-type]
+
+
 async def test_controller_restart_recovers_setpoints_from_retained(
     cloud_world: CloudWorld,
 ) -> None:

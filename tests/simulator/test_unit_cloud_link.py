@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from simulator.cloud.access import CONTROLLER
+from simulator.cloud.endpoint import BrokerEndpoint
 from simulator.cloud.link import make_client
+from simulator.device.cloudlink import UnitCloudLink
+from simulator.device.unit import QradUnitModel
 from simulator.testing import CloudWorld
 
 
@@ -25,6 +29,13 @@ async def retained_availability(world: CloudWorld, serial: str) -> bytes:
     return message.payload
 
 
+async def linked(unit: QradUnitModel) -> None:
+    """Wait until the unit's link is up."""
+    async with asyncio.timeout(5):
+        while not unit.cloud_connected:
+            await asyncio.sleep(0.02)
+
+
 async def test_availability_is_online_then_offline_when_the_unit_stops(
     cloud_world: CloudWorld,
 ) -> None:
@@ -34,9 +45,86 @@ async def test_availability_is_online_then_offline_when_the_unit_stops(
     """
     serial = cloud_world.fleet.units[0].unit.identity.serial
     link = cloud_world.fleet.cloud_links[0]
-    async with asyncio.timeout(5):
-        while not link.unit.cloud_connected:
-            await asyncio.sleep(0.02)
+    await linked(link.unit)
     assert await retained_availability(cloud_world, serial) == b"online"
     await link.stop()
     assert await retained_availability(cloud_world, serial) == b"offline"
+
+
+async def test_a_lost_link_leaves_the_last_will_offline(
+    cloud_world: CloudWorld,
+) -> None:
+    """A link lost without a DISCONNECT turns into a retained `offline` (last will).
+
+    The unit reaches the broker through a relay that is then cut: the unit still
+    runs and keeps trying, so only the broker can say that it is gone.
+    """
+    fleet_link = cloud_world.fleet.cloud_links[0]
+    unit = fleet_link.unit
+    serial = unit.identity.serial
+    # Stopped once up: aiomqtt leaks a session cancelled in the middle of CONNECT.
+    await linked(unit)
+    await fleet_link.stop()
+    relay = Relay(cloud_world.endpoint)
+    link = UnitCloudLink(unit, await relay.start())
+    await link.start()
+    try:
+        await linked(unit)
+        assert await retained_availability(cloud_world, serial) == b"online"
+        await relay.cut()
+        async with asyncio.timeout(5):
+            while await retained_availability(cloud_world, serial) != b"offline":
+                await asyncio.sleep(0.05)
+    finally:
+        await link.stop()
+
+
+class Relay:
+    """A TCP relay from a unit to the broker: a network path that can be cut."""
+
+    def __init__(self, broker: BrokerEndpoint) -> None:
+        """Relay to `broker` (nothing listens until `start`)."""
+        self._broker = broker
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+        self._relays: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> BrokerEndpoint:
+        """Listen on a loopback port: the endpoint to give the unit."""
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port: int = self._server.sockets[0].getsockname()[1]
+        return BrokerEndpoint(host="127.0.0.1", port=port, ca=self._broker.ca)
+
+    async def cut(self) -> None:
+        """Drop every connection at once (no DISCONNECT reaches the broker).
+
+        New connections are refused from then on.
+        """
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.transport.abort()
+        await asyncio.gather(*self._relays)
+        await self._server.wait_closed()
+
+    async def _relay(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._relays.add(task)
+        up_reader, up_writer = await asyncio.open_connection(
+            self._broker.host, self._broker.port
+        )
+        self._writers += [writer, up_writer]
+        await asyncio.gather(
+            _pipe(reader, up_writer), _pipe(up_reader, writer), return_exceptions=True
+        )
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy one direction until it ends, then close the side it wrote to."""
+    while data := await reader.read(65536):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
