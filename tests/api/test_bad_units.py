@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 import copy
+import itertools
 import json
 import logging
 from typing import Any
@@ -421,15 +422,68 @@ async def test_stream_without_a_good_snapshot_never_counts_as_up(
 
 @pytest.mark.usefixtures("fast_reconnect")
 async def test_stream_refused_then_accepted() -> None:
-    """A handshake refused with 503 is retried until the unit accepts it."""
-    handler, calls = counted(
-        answer(error_body("busy"), 503, {"Retry-After": "1"}),
-        stream(snapshot(), close=None),
-    )
+    """A handshake refused with 503 is retried, not before its Retry-After."""
+    loop = asyncio.get_running_loop()
+    arrivals: list[float] = []
+    busy = answer(error_body("busy"), 503, {"Retry-After": "1"})
+    handler, calls = counted(busy, stream(snapshot(), close=None))
+
+    async def timed(request: web.Request) -> web.StreamResponse:
+        arrivals.append(loop.time())
+        return await handler(request)
+
     async with (
-        fake_unit({("GET", "/events"): handler}) as device,
+        fake_unit({("GET", "/events"): timed}) as device,
         Listener(device) as listener,
     ):
         await listener.connected()
     assert len(calls) == 2
     assert listener.connection == [True]
+    # The backoff alone (0.05 s in these tests) would have come back sooner.
+    assert arrivals[1] - arrivals[0] >= 0.95
+
+
+async def test_reconnection_backs_off_exponentially_with_jitter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Section 5: waits double from the start to the cap within ±20 %, then reset.
+
+    The unit refuses the stream five times, serves one good stream (its
+    snapshot, then a close), refuses once more, then keeps the stream. The
+    backoff is scaled down (start 0.1 s, cap 0.8 s); the wait before each new
+    attempt is measured by the unit, from one attempt's arrival to the next.
+    """
+    assert (device_module.BACKOFF_START_S, device_module.BACKOFF_MAX_S) == (1.0, 60.0)
+    start, cap = 0.1, 0.8
+    monkeypatch.setattr(device_module, "BACKOFF_START_S", start)
+    monkeypatch.setattr(device_module, "BACKOFF_MAX_S", cap)
+    refused = answer(error_body("internal_error"), 500)
+    plan = [
+        *[refused] * 5,
+        stream(snapshot()),
+        refused,
+        stream(snapshot(), close=None),
+    ]
+    # After each attempt but the last: doubling, capped, and from the start
+    # again after the stream that delivered its snapshot.
+    nominal = [start, 2 * start, 4 * start, cap, cap, start, 2 * start]
+    # What a busy machine may add to a wait: the refusal's round trip, a new
+    # connection, a few turns of the loop. Smaller than what tells the cap and
+    # the reset apart (0.8 x 1.6 s - 1.2 x 0.8 s = 0.32 s).
+    slack = 0.25
+    loop = asyncio.get_running_loop()
+    arrivals: list[float] = []
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        arrivals.append(loop.time())
+        return await plan[len(arrivals) - 1](request)
+
+    async with (
+        fake_unit({("GET", "/events"): handle}) as device,
+        Listener(device) as listener,
+    ):
+        await listener.until(lambda: listener.connection.count(True) == 2, 15)
+    assert len(arrivals) == len(plan)
+    waits = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+    for wait, expected in zip(waits, nominal, strict=True):
+        assert 0.8 * expected <= wait <= 1.2 * expected + slack, (waits, nominal)

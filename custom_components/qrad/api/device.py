@@ -339,11 +339,16 @@ class QradDevice:
         backoff = BACKOFF_START_S
         while True:
             stream = _Stream(self, on_state)
+            asked_s = 0.0
             try:
                 await self._listen_once(stream, on_connection)
             except QradAuthenticationError:
                 self._set_connected(connected=False, on_connection=on_connection)
                 raise
+            except QradBusyError as err:
+                # Section 3.4: not before the Retry-After the Q.rad gave.
+                LOGGER.debug("Event stream of %s refused: %s", self.host, err)
+                asked_s = min(err.retry_after or 0.0, MAX_RETRY_AFTER_S)
             except QradError as err:
                 LOGGER.debug("Event stream of %s ended: %s", self.host, err)
             except asyncio.CancelledError:
@@ -353,7 +358,8 @@ class QradDevice:
             self._set_connected(connected=False, on_connection=on_connection)
             if stream.snapshot_seen:
                 backoff = BACKOFF_START_S
-            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))  # noqa: S311
+            jittered = backoff * random.uniform(0.8, 1.2)  # noqa: S311
+            await asyncio.sleep(max(jittered, asked_s))
             backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     def _set_connected(
@@ -382,6 +388,11 @@ class QradDevice:
         except aiohttp.WSServerHandshakeError as err:
             if err.status == 401:
                 raise QradAuthenticationError("the Q.rad refused the token") from err
+            if err.status in (429, 503):
+                asked = err.headers.get("Retry-After") if err.headers else None
+                raise QradBusyError(
+                    f"{self.host} is busy ({err.status})", _retry_after(asked)
+                ) from err
             raise QradConnectionError(f"event stream refused: {err.status}") from err
         except (aiohttp.ClientError, OSError) as err:
             raise QradConnectionError(f"cannot reach {self.host}: {err}") from err
