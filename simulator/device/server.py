@@ -405,6 +405,7 @@ class UnitServer:
             web.patch(f"{api}/device", self._write(self._rename, "device")),
             web.get(f"{api}/events", self._events),
             web.post("/_emulator/button", self._button),
+            web.post("/_emulator/pairing", self._pairing),
             web.post("/_emulator/faults", self._fault),
             web.post("/_emulator/events", self._environment),
             web.get("/_emulator/debug", self._debug),
@@ -608,6 +609,16 @@ class UnitServer:
     async def _button(self, _request: web.Request) -> web.Response:
         self.press_button()
         await self._send_event("button_pressed", {})
+        return web.json_response({"ok": True})
+
+    async def _pairing(self, request: web.Request) -> web.Response:
+        """Keep the pairing window open (as --auto-pair does), or only on a press."""
+        body = await _json_body(request)
+        refuse_unknown_fields(body, {"auto"})
+        auto = body.get("auto")
+        if not isinstance(auto, bool):
+            raise ApiError(400, "invalid_value", "auto must be true or false", "auto")
+        self.auto_pair = auto
         return web.json_response({"ok": True})
 
     async def _fault(self, request: web.Request) -> web.Response:

@@ -349,6 +349,25 @@ async def test_pairing_window_closes_by_itself(
         assert answer.status == 403
 
 
+async def test_the_pairing_window_can_stay_open_or_wait_for_a_press(
+    qrad_unit: UnitServer, http: aiohttp.ClientSession
+) -> None:
+    """Section 7: `auto` holds the window open (a demo), or leaves it to the button."""
+    pairing = f"{qrad_unit.url}/pairing"
+    control = f"{origin(qrad_unit)}/_emulator/pairing"
+    async with http.post(control, json={"auto": True}) as answer:
+        assert answer.status == 200
+    for name in ("first", "second"):
+        async with http.post(pairing, json={"client_name": name}) as answer:
+            assert answer.status == 200
+    async with http.post(control, json={"auto": False}) as answer:
+        assert answer.status == 200
+    async with http.post(pairing, json={"client_name": "third"}) as answer:
+        assert answer.status == 403
+    async with http.post(control, json={"auto": "yes"}) as answer:
+        assert answer.status == 400
+
+
 async def test_a_refused_pairing_leaves_the_press(
     qrad_unit: UnitServer, http: aiohttp.ClientSession
 ) -> None:
