@@ -7,14 +7,11 @@ browser), headless. The screenshot is kept with the run's logs.
 from __future__ import annotations
 
 import asyncio
-import shutil
 
 import pytest
 
 from simulator.house import (
     DASHBOARD,
-    DEMO_PASSWORD,
-    DEMO_USER,
     HomeAssistantApi,
     discovered_qrads,
     pair_flow,
@@ -22,16 +19,14 @@ from simulator.house import (
     publish_dashboard,
 )
 
+from .browser import CHROMIUM, logged_in
 from .conftest import House
 from .test_house import act, unit_debug
-
-CHROMIUM = shutil.which("chromium", path="/usr/bin:/usr/lib/chromium")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 def test_thermostat_card_turns_the_qrad_up(house: House) -> None:
     """A click on the card's + reaches the emulated Q.rad; the dashboard is shot."""
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     async def prepare(api: HomeAssistantApi) -> float:
         # Paired by test_house.py when the whole suite runs; alone, pair it here.
@@ -51,16 +46,7 @@ def test_thermostat_card_turns_the_qrad_up(house: House) -> None:
 
     before = act(house, prepare)
     shot = house.workdir / "dashboard.png"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{house.ha_url}/{DASHBOARD}/home")
-        page.get_by_role("textbox", name="Username").fill(DEMO_USER)
-        page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"**/{DASHBOARD}/home", timeout=60_000)
+    with logged_in(house, f"/{DASHBOARD}/home") as page:
         card = page.locator("hui-thermostat-card").first
         # The dial is a slider: one step up with the keyboard, as a user would
         # after tabbing to it (its + button has no accessible name here).
@@ -72,7 +58,6 @@ def test_thermostat_card_turns_the_qrad_up(house: House) -> None:
             page.screenshot(path=str(shot))
         page.wait_for_timeout(3000)
         page.screenshot(path=str(shot))
-        browser.close()
 
     async def after(api: HomeAssistantApi) -> None:
         for _ in range(60):

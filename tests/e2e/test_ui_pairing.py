@@ -6,34 +6,27 @@ after Submit, and a few seconds into the wait. The dialog must reach "Name and
 assign" every time: Home Assistant 2026.10's dialog listens for the end of the
 wait only once it has drawn its spinner, and missed a press that came sooner.
 Between two pairings the Q.rad's entry is deleted, and Home Assistant offers
-the Q.rad again. Debian's chromium, driven by Playwright; a screenshot of each
-pairing's dialog is kept with the run's logs.
+the Q.rad again. A screenshot of each pairing's dialog is kept with the run's
+logs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+import asyncio
 import re
-import shutil
 import time
+from typing import Any
 import urllib.request
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 import pytest
 
-from simulator.house import (
-    DEMO_PASSWORD,
-    DEMO_USER,
-    HomeAssistantApi,
-    discovered_qrads,
-    pair_flow,
-)
+from simulator.house import HomeAssistantApi, discovered_qrads, pair_flow
 
+from .browser import CHROMIUM, logged_in
 from .conftest import House
-from .test_house import act, eventually
+from .test_house import act
 
-CHROMIUM = shutil.which("chromium", path="/usr/bin:/usr/lib/chromium")
 BEDROOM = 1
 MOMENTS = ["before", "at_once", "later", "before", "at_once"]
 FINISH = re.compile("finish", re.IGNORECASE)
@@ -51,14 +44,6 @@ def emulator(house: House, path: str, body: bytes = b"{}") -> None:
     )
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
         assert answer.status == 200
-
-
-def beside(
-    house: House, scenario: Callable[[HomeAssistantApi], Awaitable[object]]
-) -> None:
-    """`act`, from a thread of its own: Playwright's loop holds this one."""
-    with ThreadPoolExecutor(1) as thread:
-        thread.submit(act, house, scenario).result()
 
 
 async def offered(api: HomeAssistantApi, name: str) -> list[dict[str, object]]:
@@ -80,31 +65,21 @@ def test_pairing_the_discovered_qrad_in_the_dialog_never_hangs(house: House) -> 
         while await api.state("climate.living_room") is None:
             if living := await offered(api, "Living room"):
                 await pair_flow(api, str(living[0]["flow_id"]), house.directory)
-            time.sleep(0.5)  # noqa: ASYNC251 - a pause between two looks
+            await asyncio.sleep(0.5)
 
     act(house, prepare)
     emulator(house, "pairing", b'{"auto": false}')
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{house.ha_url}/config/integrations/dashboard")
-        page.get_by_role("textbox", name="Username").fill(DEMO_USER)
-        page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url("**/config/integrations/dashboard", timeout=60_000)
+    with logged_in(house, "/config/integrations/dashboard") as page:
         try:
             _pair_five_times(house, page)
         finally:
             page.screenshot(path=str(house.workdir / "pairing-last.png"))
-            browser.close()
 
 
 def _pair_five_times(house: House, page: Page) -> None:
     """Add, Submit, the button at its moment, Name and assign, then unpair."""
     for attempt, moment in enumerate(MOMENTS):
-        beside(house, lambda api: eventually(lambda: _is_offered(api), limit_s=60))
+        _wait_until_offered(house, page)
         page.goto(f"{house.ha_url}/config/integrations/dashboard")
         card = page.locator("ha-config-flow-card", has_text="Bedroom")
         if moment == "before":
@@ -116,6 +91,7 @@ def _pair_five_times(house: House, page: Page) -> None:
         if moment == "later":
             expect(page.get_by_text("Press the button")).to_be_visible(timeout=15_000)
             page.wait_for_timeout(3000)
+            page.screenshot(path=str(house.workdir / "pairing-waiting.png"))
             emulator(house, "button")
         shot = house.workdir / f"pairing-{attempt + 1}-{moment}.png"
         try:
@@ -123,15 +99,44 @@ def _pair_five_times(house: House, page: Page) -> None:
         finally:
             page.screenshot(path=str(shot))
         page.get_by_role("button", name=FINISH).click()
-        beside(house, _unpair_bedroom)
+        _unpair_bedroom(house, page)
 
 
-async def _is_offered(api: HomeAssistantApi) -> bool:
-    return bool(await offered(api, "Bedroom"))
+def _rest(house: House, page: Page, method: str, path: str) -> Any:
+    """Home Assistant's REST API, through the page's own connection.
+
+    Not `act` (asyncio.run): Playwright's loop holds this thread.
+    """
+    answer = page.request.fetch(
+        f"{house.ha_url}{path}",
+        method=method,
+        headers={"Authorization": f"Bearer {house.token}"},
+    )
+    assert answer.ok, answer.status
+    return answer.json() if method == "GET" else None
 
 
-async def _unpair_bedroom(api: HomeAssistantApi) -> None:
+def _wait_until_offered(house: House, page: Page) -> None:
+    """Until Home Assistant offers the Bedroom's Q.rad among the discovered."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        flows = page.evaluate(
+            "() => document.querySelector('home-assistant').hass"
+            ".callWS({type: 'config_entries/flow/progress'})"
+        )
+        if any(
+            flow["handler"] == "qrad"
+            and flow["context"].get("title_placeholders", {}).get("name") == "Bedroom"
+            for flow in flows
+        ):
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError("the Bedroom's Q.rad was not offered again")
+
+
+def _unpair_bedroom(house: House, page: Page) -> None:
     """Delete the Bedroom's entry, as its page's Delete does."""
-    entries = await api.get("/api/config/config_entries/entry")
+    entries = _rest(house, page, "GET", "/api/config/config_entries/entry")
     (bedroom,) = [entry for entry in entries if entry["title"] == "Bedroom"]
-    await api.delete(f"/api/config/config_entries/entry/{bedroom['entry_id']}")
+    path = f"/api/config/config_entries/entry/{bedroom['entry_id']}"
+    _rest(house, page, "DELETE", path)
