@@ -48,6 +48,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 import functools
 import math
 import random
@@ -71,32 +72,67 @@ def outdoor_temperature(moment: datetime) -> float:
     return 5.0 - 3.0 * math.cos(2 * math.pi * (hour - 3.0) / 24)
 
 
-def daylight_lux(moment: datetime) -> float:
-    """Daylight reaching the room: none at night, about 800 lx at noon."""
+def daylight_lux(moment: datetime, share: float = 1.0) -> float:
+    """Daylight reaching the room: none at night, about 800 lx at noon.
+
+    `share` is what the room's windows let in (their size and which way they
+    face): 1.0 for a room facing south with large windows.
+    """
     hour = moment.hour + moment.minute / 60
     if not 8.0 <= hour <= 17.0:
         return 0.0
-    return 800.0 * math.sin(math.pi * (hour - 8.0) / 9.0)
+    return share * 800.0 * math.sin(math.pi * (hour - 8.0) / 9.0)
 
 
-def people_at(moment: datetime, rng_seed: int) -> int:
-    """How many people are in the room: mornings and evenings, some days more."""
-    return _people_in_hour(rng_seed, moment.date(), moment.hour)
+class RoomUse(StrEnum):
+    """What a room is for, which says when people are in it."""
+
+    LIVING = "living"
+    SLEEPING = "sleeping"
+    WORKING = "working"
 
 
-@functools.lru_cache(maxsize=1024)
-def _people_in_hour(rng_seed: int, day_of: date, hour: int) -> int:
+_SLEEPING_ROOMS = ("bedroom", "kids room", "guest room")
+_WORKING_ROOMS = ("office", "study")
+
+
+def room_use(name: str) -> RoomUse:
+    """The use of a room, from the name the unit was born with."""
+    lowered = name.lower()
+    if lowered.startswith(_SLEEPING_ROOMS):
+        return RoomUse.SLEEPING
+    if lowered.startswith(_WORKING_ROOMS):
+        return RoomUse.WORKING
+    return RoomUse.LIVING
+
+
+def people_at(moment: datetime, rng_seed: str, use: RoomUse = RoomUse.LIVING) -> int:
+    """How many people are in the room now, as its use has them, some days more."""
+    return _people_in_hour(rng_seed, use, moment.date(), moment.hour)
+
+
+@functools.lru_cache(maxsize=4096)
+def _people_in_hour(rng_seed: str, use: RoomUse, day_of: date, hour: int) -> int:
     """The same for a whole hour: drawn once, not twice per unit and tick.
 
     Seeding a Random from a string hashes it (SHA-512): at one draw per unit
     per tick and per state, it was a tenth of the emulator's work.
     """
     day = random.Random(f"{rng_seed}-{day_of.isoformat()}-{hour}")
+    return day.choice(_who_may_be_there(use, day_of, hour))
+
+
+def _who_may_be_there(use: RoomUse, day_of: date, hour: int) -> tuple[int, ...]:
+    """The head counts an hour's draw picks from, as the room's use has it."""
+    if use is RoomUse.SLEEPING:
+        return (1, 2, 2) if hour >= 22 or hour < 7 else (0, 0, 0, 1)
+    if use is RoomUse.WORKING:
+        if day_of.weekday() < 5 and (9 <= hour < 12 or 14 <= hour < 18):
+            return (1, 1, 2)
+        return (0, 0, 1) if 7 <= hour < 22 else (0,)
     if 7 <= hour < 9 or 18 <= hour < 23:
-        return day.choice((1, 2, 2, 3))
-    if 9 <= hour < 18:
-        return day.choice((0, 0, 0, 1))
-    return day.choice((0, 1, 2))
+        return (1, 2, 2, 3)
+    return (0, 0, 0, 1) if 9 <= hour < 18 else (0, 1, 2)
 
 
 def whole_room_conductance(area_m2: float) -> float:

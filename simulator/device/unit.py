@@ -24,9 +24,11 @@ from .physics import (
     MAX_POWER_W,
     LocalThermostat,
     Room,
+    RoomUse,
     daylight_lux,
     outdoor_temperature,
     people_at,
+    room_use,
 )
 
 API_VERSION = 1
@@ -253,6 +255,8 @@ class QradUnitModel:
     room: Room = field(init=False)
     thermostat: LocalThermostat = field(default_factory=LocalThermostat)
     rng: random.Random = field(init=False)
+    use: RoomUse = field(init=False)
+    daylight_share: float = field(init=False)
 
     def __post_init__(self) -> None:
         """Start in a room a few degrees below the comfort temperature."""
@@ -261,6 +265,10 @@ class QradUnitModel:
         self.ssid = self.ssid or f"Qrad-{self.identity.serial[-6:]}"
         start = round(self.rng.uniform(16.0, 19.0), 1)
         self.room = Room.for_floor_area(self.identity.floor_area_m2, start)
+        # Rooms differ as real ones do: what they are for, when people are in
+        # them (drawn per unit), and how much daylight their windows let in.
+        self.use = room_use(self.identity.name)
+        self.daylight_share = round(self.rng.uniform(0.35, 1.0), 2)
         self.booted_at = self.clock.monotonic()
 
     # Simulation.
@@ -270,7 +278,11 @@ class QradUnitModel:
         """People in the room now."""
         if self.people_override is not None:
             return self.people_override
-        return people_at(self.clock.now(), self.seed)
+        return self.people_in(self.clock.now())
+
+    def people_in(self, moment: datetime) -> int:
+        """People in the room at `moment`, as its use and its own draws have it."""
+        return people_at(moment, f"{self.seed}-{self.identity.serial}", self.use)
 
     @property
     def control(self) -> str:
@@ -838,7 +850,7 @@ class QradUnitModel:
                 "co2_ppm": int(min(max(self.room.co2_ppm, 400.0), 5000.0)),
                 "voc_index": min(max(int(90 + 35 * people), 1), 500),
                 "illuminance_lx": round(
-                    daylight_lux(now) + (150.0 if people else 0.0), 1
+                    daylight_lux(now, self.daylight_share) + 150.0 * bool(people), 1
                 ),
                 "noise_db": round(min(noise, 120.0), 1),
             },

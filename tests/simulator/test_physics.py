@@ -11,7 +11,10 @@ from simulator.device.physics import (
     LocalThermostat,
     Room,
     RoomParameters,
+    RoomUse,
     outdoor_temperature,
+    people_at,
+    room_use,
 )
 from simulator.device.unit import QradUnitModel
 from simulator.identity import make_identities
@@ -118,3 +121,38 @@ def test_meters_only_grow() -> None:
         readings.append((unit.energy_kwh, unit.compute_tflop))
     assert readings == sorted(readings)
     assert readings[-1][0] > 0
+
+
+def test_rooms_are_occupied_as_their_use_has_it() -> None:
+    """Bedrooms at night, offices in working hours, living rooms otherwise."""
+    assert room_use("Bedroom") is RoomUse.SLEEPING
+    assert room_use("Kids room") is RoomUse.SLEEPING
+    assert room_use("Office") is RoomUse.WORKING
+    assert room_use("Living room") is RoomUse.LIVING
+    # Wednesday 2 December 2026 to Tuesday 8 December, hour by hour.
+    hours = [datetime(2026, 12, day, hour, tzinfo=UTC) for day in range(2, 9)
+             for hour in range(24)]  # fmt: skip
+    at_night = [moment for moment in hours if moment.hour < 6]
+    working = [
+        moment for moment in hours if moment.weekday() < 5 and 9 <= moment.hour < 12
+    ]
+    assert all(people_at(moment, "a", RoomUse.SLEEPING) > 0 for moment in at_night)
+    assert all(people_at(moment, "a", RoomUse.WORKING) == 0 for moment in at_night)
+    assert all(people_at(moment, "a", RoomUse.WORKING) > 0 for moment in working)
+    # Drawn per room: two bedrooms are not full at the same hours.
+    assert [people_at(moment, "a", RoomUse.SLEEPING) for moment in hours] != [
+        people_at(moment, "b", RoomUse.SLEEPING) for moment in hours
+    ]
+
+
+def test_the_rooms_of_a_fleet_live_differently() -> None:
+    """The demo's bedroom and office are not full at the same hours, nor as bright."""
+    bedroom, office = (
+        QradUnitModel(identity=identity, clock=Clock(0), seed=7)
+        for identity in make_identities(3, 7)[1:]
+    )
+    assert (bedroom.identity.name, office.identity.name) == ("Bedroom", "Office")
+    assert bedroom.daylight_share != office.daylight_share
+    day = [datetime(2026, 12, 2, hour, tzinfo=UTC) for hour in range(24)]
+    alike = sum(bedroom.people_in(hour) == office.people_in(hour) for hour in day)
+    assert alike < 12
