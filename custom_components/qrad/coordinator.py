@@ -136,22 +136,22 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
                 translation_key="unsupported_version",
                 translation_placeholders={"error": str(err)},
             ) from err
-        except QradBusyError as err:
-            # Home Assistant waits as long as the Q.rad asked before trying again
-            # (2026.11 also when the first refresh of a start meets it).
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="busy",
-                translation_placeholders={"name": self.config_entry.title},
-                retry_after=err.retry_after,
-            ) from err
         except QradError as err:
             if self.last_update_success:
                 # Once, at info level as the quality scale asks (log-when-unavailable),
-                # instead of the base class's error: a Q.rad that reboots or is
-                # unplugged is no fault, and its entities say it is unavailable.
+                # instead of the base class's error: a Q.rad that reboots, is busy
+                # or unplugged is no fault, and its entities say it is unavailable.
                 LOGGER.info("%s is unreachable: %s", self.config_entry.title, err)
                 self.last_update_success = False
+            if isinstance(err, QradBusyError):
+                # Home Assistant waits as long as the Q.rad asked before trying
+                # again (2026.11 also when the first refresh of a start meets it).
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="busy",
+                    translation_placeholders={"name": self.config_entry.title},
+                    retry_after=err.retry_after,
+                ) from err
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cannot_connect",

@@ -9,6 +9,7 @@ on the unit: no setpoint lost, none applied out of order.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import aiohttp
@@ -22,6 +23,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.qrad.api import device as device_api
 from simulator.device.server import UnitServer
 
 from .waiting import wait_for
@@ -88,17 +90,25 @@ async def test_after_each_fault_the_thermostat_follows_and_obeys(
     await inject(qrad_unit, {"fault": "clear"})
 
 
+@pytest.mark.parametrize("why", ["refusing", "busy"])
 async def test_an_unreachable_qrad_is_logged_once_at_info_and_so_is_its_return(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     qrad_unit: UnitServer,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    why: str,
 ) -> None:
-    """A Q.rad off the network is no error: one line when it goes, one when back."""
+    """A Q.rad off the network or busy is no error: one line when it goes, one back."""
     coordinator = init_integration.runtime_data
     await wait_for(hass, lambda: coordinator.push_connected)
     caplog.set_level(logging.INFO, logger="custom_components.qrad")
-    await inject(qrad_unit, {"fault": "refuse_connections", "seconds": 3})
+    if why == "refusing":
+        await inject(qrad_unit, {"fault": "refuse_connections", "seconds": 3})
+    else:
+        # The client's own waits between its tries, shortened: it gives up busy.
+        monkeypatch.setattr(device_api, "MAX_RETRY_AFTER_S", 0.05)
+        qrad_unit.busy_until = time.monotonic() + 3
     await qrad_unit.drop_streams()
     await wait_for(hass, lambda: hass.states.get(CLIMATE).state == STATE_UNAVAILABLE)
     await wait_for(
