@@ -275,11 +275,12 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
     @callback
     @override
     def async_remove(self) -> None:
-        """The flow ends (done, aborted or closed): no more reminders."""
+        """The flow ends (done, aborted or closed): no more reminders.
+
+        Home Assistant cancels the wait for the button itself (its progress task).
+        """
         if self._reminder is not None:
             self._reminder.cancel()
-        if self._pair_task is not None:
-            self._pair_task.cancel()
 
     async def async_step_pair_timeout(
         self, user_input: dict[str, Any] | None = None
