@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+import json
 
 import aiomqtt
 
@@ -13,6 +14,24 @@ from custom_components.qrad.api.cloud_models import Origin, Setpoint
 from custom_components.qrad.api.outbox import MemoryStore, Outbox, OutboxStore
 from simulator.cloud.link import make_client
 from simulator.testing import CloudWorld
+
+
+def setpoint_payload(
+    serial: str, seq: int, *, target: float = 22.0, origin: str = "user"
+) -> str:
+    """A setpoint as the integration publishes it (protocol 6.3), on the wire."""
+    return json.dumps(
+        {
+            "serial": serial,
+            "target_temperature": target,
+            "hvac_mode": "heat",
+            "preset": "none",
+            "power_limit_w": 500,
+            "origin": origin,
+            "timestamp": "2026-11-25T07:30:02.418Z",
+            "seq": seq,
+        }
+    )
 
 
 async def account_client(

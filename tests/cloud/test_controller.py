@@ -14,7 +14,13 @@ from custom_components.qrad.api import QradAuthenticationError
 from simulator.cloud.controller import PUBLISH_WINDOW, Controller, _publish_all
 from simulator.testing import CloudWorld, FileStore
 
-from .helpers import account_client, raw_client, submit, wait_until
+from .helpers import (
+    account_client,
+    raw_client,
+    setpoint_payload,
+    submit,
+    wait_until,
+)
 
 
 async def test_setpoint_drives_the_emulated_room(cloud_world: CloudWorld) -> None:
@@ -160,18 +166,7 @@ async def test_duplicates_and_stale_setpoints_follow_the_contract(
     ledgers = cloud_world.controller.scheduler.ledgers
 
     def setpoint(seq: int, target: float) -> str:
-        return json.dumps(
-            {
-                "serial": serial,
-                "target_temperature": target,
-                "hvac_mode": "heat",
-                "preset": "none",
-                "power_limit_w": 500,
-                "origin": "automation",
-                "timestamp": "2026-11-25T07:30:02.418Z",
-                "seq": seq,
-            }
-        )
+        return setpoint_payload(serial, seq, target=target, origin="automation")
 
     topic = f"qrad/v1/acct/{account}/{serial}/setpoint"
     async with raw_client(cloud_world, account, secret) as client:

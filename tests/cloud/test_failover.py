@@ -29,7 +29,7 @@ from simulator.cloud.mosquitto import Mosquitto, MosquittoNotFoundError
 from simulator.fleet import Fleet, FleetConfig
 from simulator.testing import free_port, free_port_range
 
-from .helpers import wait_until
+from .helpers import setpoint_payload, wait_until
 
 GROUP = "controllers"
 REPO = Path(__file__).resolve().parents[2]
@@ -145,18 +145,7 @@ async def _publish_setpoints(
         ) as client:
             await client.publish(
                 f"qrad/v1/acct/{account}/{identity.serial}/setpoint",
-                json.dumps(
-                    {
-                        "serial": identity.serial,
-                        "target_temperature": target,
-                        "hvac_mode": "heat",
-                        "preset": "none",
-                        "power_limit_w": 500,
-                        "origin": "user",
-                        "timestamp": "2026-11-25T07:30:02.418Z",
-                        "seq": seq,
-                    }
-                ),
+                setpoint_payload(identity.serial, seq, target=target),
                 qos=1,
                 retain=True,
             )

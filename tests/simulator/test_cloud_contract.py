@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 from simulator.cloud.link import make_client
 from simulator.testing import CloudWorld
-
-
-def setpoint(serial: str, seq: int) -> str:
-    """A setpoint for `serial` (section 6.3)."""
-    return json.dumps(
-        {
-            "serial": serial,
-            "target_temperature": 22.0,
-            "hvac_mode": "heat",
-            "preset": "none",
-            "power_limit_w": 500,
-            "origin": "user",
-            "timestamp": "2026-11-25T07:30:02.418Z",
-            "seq": seq,
-        }
-    )
+from tests.cloud.helpers import setpoint_payload
 
 
 async def test_a_setpoint_naming_another_serial_than_its_topic_is_ignored(
@@ -43,8 +27,8 @@ async def test_a_setpoint_naming_another_serial_than_its_topic_is_ignored(
     async with make_client(
         cloud_world.endpoint, username=account, password=secret, identifier="raw"
     ) as client:
-        await client.publish(topic, setpoint(other, 60), qos=1)
-        await client.publish(topic, setpoint(serial, 51), qos=1)
+        await client.publish(topic, setpoint_payload(other, 60), qos=1)
+        await client.publish(topic, setpoint_payload(serial, 51), qos=1)
         async with asyncio.timeout(5):
             while ledgers[serial].setpoint is None:
                 await asyncio.sleep(0.02)
