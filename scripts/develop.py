@@ -22,14 +22,20 @@ sys.path.insert(0, str(REPO))
 from simulator.house import DEMO_PASSWORD, DEMO_USER, seed_onboarding  # noqa: E402
 
 STOP_GRACE_S = 20
+# The Q.rads were installed a week ago: Energy and history start full.
+HISTORY_DAYS = 7
 DIRECTORY = REPO / ".cache" / "run" / "directory.json"
 
 
-async def _run(first: list[list[str]], later: list[list[str]], setup: list[str]) -> int:
+async def _run(
+    first: list[list[str]], later: list[list[str]], setup: list[str], past: list[str]
+) -> int:
     """The Q.rads and their cloud first, then Home Assistant and the demo setup.
 
     The fleet writes its registry once it has announced itself: the setup then
     finds every Q.rad among the discovered ones as soon as Home Assistant runs.
+    Once the house is ready, `past` brings the Q.rads' week into the recorder
+    (a few minutes: it waits for the recorder's first statistics).
     """
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     stop = asyncio.Event()
@@ -52,6 +58,9 @@ async def _run(first: list[list[str]], later: list[list[str]], setup: list[str])
     if not stop.is_set():
         setup_process = await asyncio.create_subprocess_exec(*setup, cwd=REPO, env=env)
         if await setup_process.wait() == 0:
+            children.append(
+                await asyncio.create_subprocess_exec(*past, cwd=REPO, env=env)
+            )
             print(
                 "\nqrad: ready on http://127.0.0.1:8123 - log in as "
                 f"{DEMO_USER} / {DEMO_PASSWORD}. One more Q.rad waits under\n"
@@ -62,6 +71,7 @@ async def _run(first: list[list[str]], later: list[list[str]], setup: list[str])
             print("qrad: setting the demo house up failed (see above)", flush=True)
     stopper = asyncio.ensure_future(stop.wait())
     await asyncio.wait([*waits, stopper], return_when=asyncio.FIRST_COMPLETED)
+    waits += [asyncio.ensure_future(child.wait()) for child in children[len(waits) :]]
     for child in children:
         if child.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -105,15 +115,18 @@ def main() -> int:
     first = [
         [
             *(sys.executable, "-m", "simulator", "--auto-pair", "--household"),
+            *("--history-days", str(HISTORY_DAYS)),
             *("--count", str(args.qrads), "--speed", str(args.speed)),
             *("--directory-file", str(directory)),
         ]
     ]
+    token = REPO / ".cache" / "run" / "token"
     setup = [
         *(sys.executable, "-m", "simulator.house"),
         *("--directory", str(directory), "--pair", str(max(args.qrads - 1, 1))),
-        *("--token-file", str(REPO / ".cache" / "run" / "token")),
+        *("--token-file", str(token)),
     ]
+    past = [sys.executable, "-m", "simulator.house_history", "--token-file", str(token)]
     if args.socket:
         forwarder = [sys.executable, str(REPO / "scripts" / "forward.py")]
         first.append([*forwarder, args.socket, "127.0.0.1:8123"])
@@ -124,7 +137,7 @@ def main() -> int:
         "qrad: and secret the emulated cloud prints below.",
         flush=True,
     )
-    return asyncio.run(_run(first, later, setup))
+    return asyncio.run(_run(first, later, setup, past))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from datetime import timedelta
 import logging
 from pathlib import Path
 import signal
@@ -76,6 +77,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         help="write the accounts, units and secrets there (JSON)",
     )
+    parser.add_argument(
+        "--history-days",
+        type=float,
+        default=0,
+        help="each Q.rad starts with that many days of its past lived: its "
+        "meters hold them and GET /_emulator/history serves them (demos)",
+    )
     add_policy_arguments(parser)
     return parser.parse_args(argv)
 
@@ -96,6 +104,8 @@ async def run(config: FleetConfig, args: argparse.Namespace) -> None:
             workdir,
             host=config.cloud.host,
             port=config.cloud.port,
+            # The operator has accounted the units' past as their meters did.
+            books_from_meter=args.books_from_meter or bool(config.past),
             policy=args.policy,
             trace=Trace.load(args.trace) if args.trace else None,
         )
@@ -156,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
         accounts=args.accounts,
         cloud=cloud,
         time_origin=args.time_origin,
+        past=timedelta(days=args.history_days),
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(config, args))

@@ -12,6 +12,7 @@ import asyncio
 from collections import deque
 import contextlib
 from dataclasses import dataclass
+from datetime import timedelta
 import ipaddress
 import logging
 import os
@@ -26,6 +27,7 @@ from .clock import Clock
 from .cloud.access import Directory
 from .cloud.endpoint import BrokerEndpoint
 from .device.cloudlink import UnitCloudLink
+from .device.history import live_past
 from .device.server import UnitServer, free_port
 from .device.unit import API_VERSION, QradUnitModel
 from .identity import make_identities
@@ -56,6 +58,8 @@ class FleetConfig:
     accounts: int = 1
     cloud: BrokerEndpoint | None = None
     time_origin: float | None = None
+    # Each unit starts with this much of its past lived (history.live_past).
+    past: timedelta = timedelta(0)
 
 
 def lan_pool() -> list[str]:
@@ -94,6 +98,8 @@ class Fleet:
                 self.cloud_links.append(UnitCloudLink(model, config.cloud))
             host, port = self._address(index)
             server = UnitServer(model, host, port, auto_pair=config.auto_pair)
+            if config.past:
+                server.past = live_past(model, config.past)
             server.on_moved = self._reannounce
             server.on_renamed = self._reannounce
             server.free_address = self.free_address

@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 
 from simulator.cloud.access import Directory
+from simulator.house_dashboard import dashboard
 
 _LOGGER = logging.getLogger(__name__)
 CLIENT_ID = "http://127.0.0.1:8123/"
@@ -365,71 +366,6 @@ def _area_key(name: str) -> str:
     return "".join(name.casefold().split())
 
 
-def dashboard(entities: list[dict[str, Any]], names: dict[str, str]) -> dict[str, Any]:
-    """A view per house: a thermostat card and the room's readings per Q.rad."""
-    by_device: dict[str, dict[str, str]] = {}
-    for entry in entities:
-        if entry["disabled_by"] is None:
-            key = entry["unique_id"].split("_", 1)[1]
-            by_device.setdefault(entry["device_id"], {})[key] = entry["entity_id"]
-    cards: list[dict[str, Any]] = []
-    for device_id, keys in sorted(by_device.items(), key=lambda item: names[item[0]]):
-        room: list[dict[str, Any]] = []
-        if "thermostat" in keys:
-            room.append({"type": "thermostat", "entity": keys["thermostat"]})
-        readings = [
-            keys[key]
-            for key in (
-                "temperature",
-                "humidity",
-                "co2",
-                "voc_index",
-                "illuminance",
-                "noise",
-                "power",
-                "energy",
-                "compute_throughput",
-                "jobs_running",
-                "heat_source",
-                "heat_share",
-                "reimbursed",
-                "heating",
-                "phone_on_charger",
-            )
-            if key in keys
-        ]
-        room.append(
-            {"type": "entities", "title": names[device_id], "entities": readings}
-        )
-        others = [
-            keys[key]
-            for key in (
-                "wifi_access_point",
-                "wifi_clients",
-                "charger",
-                "window_detection",
-                "power_limit",
-            )
-            if key in keys
-        ]
-        if "speaker" in keys:
-            room.append({"type": "media-control", "entity": keys["speaker"]})
-        others += sorted(
-            entity_id
-            for key, entity_id in keys.items()
-            if "device_tracker." in entity_id
-        )
-        if others:
-            room.append({"type": "entities", "entities": others})
-        cards.append({"type": "vertical-stack", "cards": room})
-    return {
-        "title": "Home",
-        "views": [
-            {"title": "Q.rads", "path": "qrads", "icon": "mdi:radiator", "cards": cards}
-        ],
-    }
-
-
 def _is_qrad_entry(entry: dict[str, Any]) -> bool:
     """A Q.rad's entry, not a cloud account's (whose title says so)."""
     return entry["domain"] == "qrad" and not entry["title"].startswith("Cloud account")
@@ -519,6 +455,7 @@ def main(argv: list[str] | None = None) -> None:
         "--pair", type=int, default=2, help="Q.rads to pair (default 2)"
     )
     parser.add_argument("--token-file", type=Path, help="write an access token there")
+
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"

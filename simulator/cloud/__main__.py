@@ -65,6 +65,7 @@ async def run(args: argparse.Namespace) -> None:
         external=external,
         port=args.broker_port,
         tariff_eur_per_kwh=args.tariff,
+        books_from_meter=args.books_from_meter,
         policy=args.policy,
         trace=Trace.load(args.trace) if args.trace else None,
         worker=args.worker,

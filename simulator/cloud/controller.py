@@ -41,6 +41,7 @@ class Controller:
         clock: Clock,
         *,
         tariff_eur_per_kwh: float = DEFAULT_TARIFF_EUR_PER_KWH,
+        books_from_meter: bool = False,
         period_s: float = CONTROL_PERIOD_S,
         worker: int = 1,
         policy: str = "pi",
@@ -66,6 +67,7 @@ class Controller:
         self.scheduler = Scheduler(
             owners=directory.owners,
             tariff_eur_per_kwh=tariff_eur_per_kwh,
+            books_from_meter=books_from_meter,
             period_s=period_s,
             policy=policy,
             trace=trace,

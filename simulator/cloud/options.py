@@ -18,6 +18,12 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
         "(the operator's thresholds) or predictive (docs/scheduling.md)",
     )
     parser.add_argument(
+        "--books-from-meter",
+        action="store_true",
+        help="open a unit's books at its meter's first reading, not at zero "
+        "(units started with a past: python -m simulator --history-days)",
+    )
+    parser.add_argument(
         "--trace",
         type=Path,
         help="job trace (JSON lines) for threshold/predictive; default: generated",

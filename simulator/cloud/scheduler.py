@@ -138,6 +138,8 @@ class Scheduler:
 
     owners: dict[str, str]
     tariff_eur_per_kwh: float = DEFAULT_TARIFF_EUR_PER_KWH
+    # Open a unit's books at its meter's first reading (a fleet with a past).
+    books_from_meter: bool = False
     period_s: float = CONTROL_PERIOD_S
     jobs: JobQueue = field(default_factory=JobQueue)
     policy: str = "pi"
@@ -197,6 +199,8 @@ class Scheduler:
             return False
         if ledger.meter_kwh is not None:
             ledger.energy_kwh += max(telemetry.energy_kwh - ledger.meter_kwh, 0.0)
+        elif self.books_from_meter:
+            ledger.energy_kwh = max(ledger.energy_kwh, telemetry.energy_kwh)
         ledger.meter_kwh = telemetry.energy_kwh
         ledger.telemetry = telemetry
         ledger.telemetry_received = received

@@ -23,6 +23,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from simulator.clock import iso
 
+from .history import PastHour
 from .unit import ApiError, QradUnitModel, refuse_unknown_fields
 
 LOGGER = logging.getLogger(__name__)
@@ -138,6 +139,8 @@ class UnitServer:
         self.requests: Counter[str] = Counter()
         # The last writes applied, in order (bodies without secrets).
         self.write_log: deque[dict[str, Any]] = deque(maxlen=WRITE_LOG_SIZE)
+        # The hours the unit lived before it started (history.live_past).
+        self.past: list[PastHour] = []
         self._subscribers: set[_Subscriber] = set()
         self._runner: web.AppRunner | None = None
         self._heartbeat: asyncio.Task[None] | None = None
@@ -409,6 +412,7 @@ class UnitServer:
             web.post("/_emulator/faults", self._fault),
             web.post("/_emulator/events", self._environment),
             web.get("/_emulator/debug", self._debug),
+            web.get("/_emulator/history", self._history),
         ]
 
     def _check_token(self, request: web.Request) -> str:
@@ -690,6 +694,9 @@ class UnitServer:
         else:
             raise ApiError(400, "invalid_value", f"unknown event {event!r}", "event")
         return web.json_response({"ok": True})
+
+    async def _history(self, _request: web.Request) -> web.Response:
+        return web.json_response({"hours": [hour.wire() for hour in self.past]})
 
     async def _debug(self, _request: web.Request) -> web.Response:
         unit = self.unit

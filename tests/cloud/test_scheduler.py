@@ -137,6 +137,18 @@ def test_energy_account_only_grows_and_is_reimbursed() -> None:
     assert not scheduler.apply_telemetry(old, START)
 
 
+def test_books_opened_at_the_meter_count_a_units_past() -> None:
+    """With books from the meter, what a unit metered before is reimbursed too."""
+    scheduler = Scheduler(owners=OWNERS, tariff_eur_per_kwh=0.25, books_from_meter=True)
+    serial = "QR3-000001"
+    for minute, meter in enumerate([40.0, 40.5]):
+        at = START + timedelta(minutes=minute)
+        scheduler.apply_telemetry(telemetry(serial, 18.0, at, meter), at)
+    status = scheduler.status(scheduler.ledgers[serial], START)
+    assert status["energy_kwh"] == pytest.approx(40.5)
+    assert status["reimbursed_eur"] == pytest.approx(10.125)
+
+
 def test_room_reaches_and_holds_the_setpoint_under_cloud_control() -> None:
     """The controller's PI brings a 15 °C room to 20 °C and holds it within 0.5 °C."""
     scheduler = Scheduler(owners={"QR3-000001": "home-1"})
