@@ -56,3 +56,10 @@ def test_a_quiet_log_has_no_problem() -> None:
     quiet = LOG.split("\x1b[33m", maxsplit=1)[0] + LOG.split("RuntimeError: boom\n")[1]
     assert "[homeassistant.core] Stop" in quiet
     assert qrad_problems(quiet) == []
+
+
+def test_a_provoked_record_is_left_out_and_only_that_one() -> None:
+    """What a test provoked on purpose is expected; every other problem stays."""
+    problems = qrad_problems(LOG, ("Error setting up entry Living room",))
+    assert len(problems) == 1
+    assert "provides the deprecated current_temperature" in problems[0]

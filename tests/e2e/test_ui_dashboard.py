@@ -46,7 +46,7 @@ def test_thermostat_card_turns_the_qrad_up(house: House) -> None:
 
     before = act(house, prepare)
     shot = house.workdir / "dashboard.png"
-    with logged_in(house, f"/{DASHBOARD}/home") as page:
+    with logged_in(house, f"/{DASHBOARD}/rooms") as page:
         card = page.locator("hui-thermostat-card").first
         # The dial is a slider: one step up with the keyboard, as a user would
         # after tabbing to it (its + button has no accessible name here).
