@@ -1,22 +1,26 @@
 """A user's day with the real processes: discover, pair, heat, talk, restart.
 
 The tests run in order on one house (module fixture): each builds on the Q.rad
-paired by the first. They act only through Home Assistant's APIs, and check the
-result where a user would feel it: on the emulated Q.rad and in the cloud.
+paired by the first. They act through Home Assistant's APIs (and a browser for
+the Energy dashboard, before the restarts that begin the Q.rads' meters again),
+and check the result where a user would feel it: on the emulated Q.rad and in
+the cloud.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
+import re
 import signal
 import time
 from typing import Any
 
 import aiohttp
 import aiomqtt
+from playwright.sync_api import expect
 import pytest
 
 from simulator.cloud.endpoint import BrokerEndpoint
@@ -27,12 +31,16 @@ from simulator.house import (
     onboard_or_login,
     pair_flow,
     place_in_rooms,
+    publish_dashboard,
     wait_until_up,
 )
+from simulator.house_history import import_past
 
+from .browser import CHROMIUM, logged_in
 from .conftest import COUNT, REPO, House
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(900)
+ENERGY = "sensor.living_room_energy"
 CLIMATE = "climate.living_room"
 
 
@@ -253,6 +261,67 @@ def test_assist_sets_the_temperature_in_english_and_french(
         await eventually(lambda: cloud_has(house, target))
 
     act(house, scenario)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_the_energy_dashboard_shows_the_imported_week(house: House) -> None:
+    """The Q.rad's past week in Energy, and the recorder's sums going on from it."""
+
+    async def prepare(api: HomeAssistantApi) -> dict[str, Any]:
+        await publish_dashboard(api)  # the Q.rads' energy in Energy
+        assert await import_past(api) >= 3
+        now = datetime.now(UTC)
+        rows: dict[str, list[dict[str, Any]]] = {}
+
+        async def imported() -> bool:
+            # The recorder takes the import and the join in its own queue.
+            rows.update(
+                await api.ws(
+                    "recorder/statistics_during_period",
+                    start_time=(now - timedelta(days=8)).isoformat(),
+                    statistic_ids=[ENERGY],
+                    period="hour",
+                    types=["sum", "state"],
+                )
+            )
+            return len(rows.get(ENERGY, [])) > 24
+
+        await eventually(imported, 60)
+        await asyncio.sleep(2)  # and the join, queued after the import
+        latest = await api.ws(
+            "recorder/statistics_during_period",
+            start_time=(now - timedelta(hours=1)).isoformat(),
+            statistic_ids=[ENERGY],
+            period="5minute",
+            types=["sum"],
+        )
+        state = await api.state(ENERGY)
+        assert state is not None
+        return {
+            "hours": rows[ENERGY],
+            "latest": latest[ENERGY][-1]["sum"],
+            "meter": float(state["state"]),
+        }
+
+    seen = act(house, prepare)
+    # More than a day of imported hours, and the recorder's own sum joined to
+    # them: its latest equals the meter (give or take what the meter counted
+    # since, a few kWh at 60x), not the meter minus what it read at pairing.
+    assert len(seen["hours"]) > 24
+    assert seen["meter"] - 5 < seen["latest"] <= seen["meter"] + 0.01
+    with logged_in(house, "/energy") as page:
+        try:
+            # The detail chart's legend names the Q.rad; its bars are drawn
+            # on a canvas, so their values are the recorder's, read above.
+            chart = page.get_by_role("application", name="Chart").first
+            expect(chart).to_be_visible(timeout=30_000)
+            legend = page.get_by_role("button", name=re.compile("^Living room"))
+            expect(legend.first).to_be_visible()
+            expect(page.get_by_text("There is no data for this period")).to_have_count(
+                0
+            )
+        finally:
+            page.screenshot(path=str(house.workdir / "energy.png"))
 
 
 def test_broker_controller_and_qrad_restarts_lose_no_setpoint(house: House) -> None:
