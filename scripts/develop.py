@@ -71,6 +71,7 @@ async def _run(
             print("qrad: setting the demo house up failed (see above)", flush=True)
     stopper = asyncio.ensure_future(stop.wait())
     await asyncio.wait([*waits, stopper], return_when=asyncio.FIRST_COMPLETED)
+    # The past's importer, started after `waits`, is stopped and awaited too.
     waits += [asyncio.ensure_future(child.wait()) for child in children[len(waits) :]]
     for child in children:
         if child.returncode is None:

@@ -264,6 +264,15 @@ class HomeAssistantApi:
         entries: list[dict[str, Any]] = await self.ws("config/entity_registry/list")
         return [entry for entry in entries if entry["platform"] == "qrad"]
 
+    async def qrad_entities_by_device(self) -> dict[str, dict[str, str]]:
+        """The enabled qrad entity ids of each device, by their description key."""
+        by_device: dict[str, dict[str, str]] = {}
+        for entry in await self.qrad_entities():
+            if entry["device_id"] and entry["disabled_by"] is None:
+                key = entry["unique_id"].split("_", 1)[1]
+                by_device.setdefault(entry["device_id"], {})[key] = entry["entity_id"]
+        return by_device
+
 
 # Pairing discovered Q.rads.
 
@@ -411,7 +420,9 @@ async def publish_dashboard(api: HomeAssistantApi) -> None:
             mode="storage",
         )
     await api.ws(
-        "lovelace/config/save", url_path=DASHBOARD, config=dashboard(entities, names)
+        "lovelace/config/save",
+        url_path=DASHBOARD,
+        config=dashboard(await api.qrad_entities_by_device(), names),
     )
     energy = [
         {"stat_consumption": entry["entity_id"]}

@@ -141,18 +141,20 @@ def _room(name: str, keys: dict[str, str]) -> dict[str, Any]:
     return {"type": "vertical-stack", "title": name, "cards": cards}
 
 
-def dashboard(entities: list[dict[str, Any]], names: dict[str, str]) -> dict[str, Any]:
-    """The rooms view (a column per Q.rad) and the building view."""
-    by_device: dict[str, dict[str, str]] = {}
-    for entry in entities:
-        if entry["disabled_by"] is None and entry["device_id"] in names:
-            key = entry["unique_id"].split("_", 1)[1]
-            by_device.setdefault(entry["device_id"], {})[key] = entry["entity_id"]
+def dashboard(
+    by_device: dict[str, dict[str, str]], names: dict[str, str]
+) -> dict[str, Any]:
+    """The rooms view (a column per Q.rad) and the building view.
+
+    `by_device` holds each device's entity ids by key, `names` the devices' names.
+    """
+    named = [
+        (names[device_id], keys)
+        for device_id, keys in by_device.items()
+        if device_id in names
+    ]
     rooms = [
-        _room(names[device_id], keys)
-        for device_id, keys in sorted(
-            by_device.items(), key=lambda item: names[item[0]]
-        )
+        _room(name, keys) for name, keys in sorted(named, key=lambda item: item[0])
     ]
     building = [
         {"type": "markdown", "title": "Rooms", "content": _room_table()},

@@ -96,11 +96,7 @@ async def _paired_qrads(
     api: HomeAssistantApi, tariff_eur_per_kwh: float
 ) -> list[QradSensors]:
     """Each paired Q.rad's emulator address and the entity ids of its sensors."""
-    by_device: dict[str, dict[str, str]] = {}
-    for entry in await api.qrad_entities():
-        if entry["device_id"] and entry["disabled_by"] is None:
-            key = entry["unique_id"].split("_", 1)[1]
-            by_device.setdefault(entry["device_id"], {})[key] = entry["entity_id"]
+    by_device = await api.qrad_entities_by_device()
     qrads = []
     for device in await api.ws("config/device_registry/list"):
         url = device.get("configuration_url") or ""

@@ -2,7 +2,7 @@
 
 A real Q.rad installed a week ago has a week of energy on its meter and a room
 that has been heated all that time; a demo that starts with empty meters shows
-empty graphs. `live_past` runs the unit's own model (its thermostat, room and
+empty graphs. `live_past` runs the unit's own model (its thermostat and
 room) through that past at a coarse step, on its own day program (comfort by
 day, eco at night, as an owner who has just let it run), ending where its clock
 is now, and keeps what an owner's history would hold: for each whole hour, the
