@@ -19,7 +19,7 @@ from simulator.clock import Clock, iso
 
 from .access import CONTROLLER, Directory
 from .endpoint import BrokerEndpoint
-from .link import keep_connected, make_client
+from .link import alongside, keep_connected, make_client
 from .messages import MessageError, Setpoint, Telemetry, decode
 from .scheduler import CONTROL_PERIOD_S, DEFAULT_TARIFF_EUR_PER_KWH, Outcome, Scheduler
 from .trace import Trace
@@ -123,21 +123,11 @@ class Controller:
         await client.subscribe("qrad/v1/acct/+/+/status", qos=0)
         await client.subscribe("qrad/v1/acct/+/+/setpoint", qos=1)
         await client.subscribe("qrad/v1/dev/+/telemetry", qos=0)
-        await client.publish(AVAILABILITY, "online", qos=1, retain=True)
-        for account in self.directory.accounts:
-            await client.publish(
-                f"qrad/v1/acct/{account}/cloud",
-                json.dumps({"online": True, "updated_at": iso(self.clock.now())}),
-                qos=1,
-                retain=True,
-            )
+        await self._announce(client)
         self.connected.set()
-        background = asyncio.create_task(self._control_loop(client))
-        try:
+        async with alongside(self._control_loop(client), f"controller-{self.worker}"):
             async for message in client.messages:
                 await self._handle(client, message)
-        finally:
-            background.cancel()
 
     async def _announce(self, client: aiomqtt.Client) -> None:
         await client.publish(AVAILABILITY, "online", qos=1, retain=True)

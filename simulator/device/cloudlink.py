@@ -16,7 +16,7 @@ import logging
 import aiomqtt
 
 from simulator.cloud.endpoint import BrokerEndpoint
-from simulator.cloud.link import keep_connected, make_client
+from simulator.cloud.link import alongside, keep_connected, make_client
 from simulator.cloud.scheduler import CONTROL_PERIOD_S
 
 from .unit import QradUnitModel
@@ -76,21 +76,19 @@ class UnitCloudLink:
         await client.subscribe(self._control_topic, qos=1)
         await client.publish(self._availability_topic, "online", qos=1, retain=True)
         self.unit.cloud_connected = True
-        background = asyncio.create_task(self._report(client))
-        try:
-            async for message in client.messages:
-                if message.topic.value == self._control_topic:
-                    self._apply(message.payload)
-        except asyncio.CancelledError:
-            # A clean disconnect sends no last will: say `offline` ourselves.
-            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                async with asyncio.timeout(OFFLINE_TIMEOUT_S):
-                    await client.publish(
-                        self._availability_topic, "offline", qos=1, retain=True
-                    )
-            raise
-        finally:
-            background.cancel()
+        async with alongside(self._report(client), self.unit.identity.serial):
+            try:
+                async for message in client.messages:
+                    if message.topic.value == self._control_topic:
+                        self._apply(message.payload)
+            except asyncio.CancelledError:
+                # A clean disconnect sends no last will: say `offline` ourselves.
+                with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                    async with asyncio.timeout(OFFLINE_TIMEOUT_S):
+                        await client.publish(
+                            self._availability_topic, "offline", qos=1, retain=True
+                        )
+                raise
 
     def _apply(self, payload: object) -> None:
         """Apply a control message; a malformed one is logged and ignored."""

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+import socket
+import time
 from typing import Any
+
+import aiomqtt
 
 from simulator.cloud.access import CONTROLLER
 from simulator.cloud.endpoint import BrokerEndpoint
-from simulator.cloud.link import make_client
+from simulator.cloud.link import alongside, make_client
 from simulator.device.cloudlink import UnitCloudLink
 from simulator.device.unit import QradUnitModel
 from simulator.testing import CloudWorld
@@ -79,6 +85,65 @@ async def test_a_lost_link_leaves_the_last_will_offline(
         await link.stop()
 
 
+async def test_a_publish_as_the_link_drops_leaves_no_stray_error(
+    cloud_world: CloudWorld,
+) -> None:
+    """A publish in the very turn the connection ends fails quietly, or not at all.
+
+    The end of the connection is already waiting on the socket when the publish
+    runs: paho asks for the socket's writer, then reads the end and closes the
+    socket. aiomqtt 2.5.1 registered that writer a turn later, on the closed
+    descriptor, and the event loop reported an OSError nobody could catch (Home
+    Assistant's test harness fails a test on it).
+    """
+    reported: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    relay = Relay(cloud_world.endpoint)
+    client = make_client(
+        await relay.start(),
+        username=CONTROLLER,
+        password=cloud_world.directory.controller_secret,
+        identifier="publish-as-it-drops",
+    )
+    try:
+        with contextlib.suppress(aiomqtt.MqttError):
+            async with client:
+                await client.publish("qrad/v1/dev/test/telemetry", "before", qos=1)
+                relay.end_now()
+                # Blocks the loop on purpose: the end arrives before it looks.
+                time.sleep(0.2)  # noqa: ASYNC251
+                publish = asyncio.create_task(
+                    client.publish("qrad/v1/dev/test/telemetry", "during", qos=1)
+                )
+                await asyncio.gather(publish, return_exceptions=True)
+                await asyncio.sleep(0.2)
+    finally:
+        loop.set_exception_handler(previous)
+    assert [context.get("exception") for context in reported] == []
+
+
+async def test_report_work_that_fails_with_its_session_leaves_no_stray_error() -> None:
+    """Work beside a session that ends with it is awaited, its failure retrieved."""
+    reported: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+
+    async def report() -> None:
+        raise aiomqtt.MqttError("Disconnected during message iteration")
+
+    try:
+        async with alongside(report(), "test"):
+            await asyncio.sleep(0.01)
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert reported == []
+
+
 class Relay:
     """A TCP relay from a unit to the broker: a network path that can be cut."""
 
@@ -94,6 +159,11 @@ class Relay:
         self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
         port: int = self._server.sockets[0].getsockname()[1]
         return BrokerEndpoint(host="127.0.0.1", port=port, ca=self._broker.ca)
+
+    def end_now(self) -> None:
+        """End every connection to the unit now, before the event loop runs again."""
+        for writer in self._writers[::2]:
+            writer.transport.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
 
     async def cut(self) -> None:
         """Drop every connection at once (no DISCONNECT reaches the broker).
