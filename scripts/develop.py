@@ -119,6 +119,8 @@ def main() -> int:
             *("--history-days", str(HISTORY_DAYS)),
             *("--count", str(args.qrads), "--speed", str(args.speed)),
             *("--directory-file", str(directory)),
+            # Paired tokens and meters outlive a restart, as config/ does.
+            *("--state-dir", str(REPO / "config" / ".qrad-emulator")),
         ]
     ]
     token = REPO / ".cache" / "run" / "token"

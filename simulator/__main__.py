@@ -84,6 +84,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="each Q.rad starts with that many days of its past lived: its "
         "meters hold them and GET /_emulator/history serves them (demos)",
     )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="each Q.rad keeps its tokens, name, settings and meters there "
+        "across restarts, as a real one keeps them in its flash",
+    )
     add_policy_arguments(parser)
     return parser.parse_args(argv)
 
@@ -167,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
         cloud=cloud,
         time_origin=args.time_origin,
         past=timedelta(days=args.history_days),
+        state_dir=args.state_dir,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(config, args))

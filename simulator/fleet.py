@@ -16,6 +16,7 @@ from datetime import timedelta
 import ipaddress
 import logging
 import os
+from pathlib import Path
 import socket
 import time
 from typing import Self
@@ -27,6 +28,7 @@ from .clock import Clock
 from .cloud.access import Directory
 from .cloud.endpoint import BrokerEndpoint
 from .device.cloudlink import UnitCloudLink
+from .device.flash import flash_path, restore, save
 from .device.history import live_past
 from .device.server import UnitServer, free_port
 from .device.unit import API_VERSION, QradUnitModel
@@ -41,6 +43,8 @@ PUSH_GROUPS = 10
 LOOPBACK = "127.0.0.1"
 # Ticks whose duration the fleet remembers (benchmarks read them).
 TICKS_KEPT = 3600
+# How often, in real seconds, units with a state folder write their state.
+SAVE_S = 30.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +64,8 @@ class FleetConfig:
     time_origin: float | None = None
     # Each unit starts with this much of its past lived (history.live_past).
     past: timedelta = timedelta(0)
+    # Where the units keep their state across restarts (device/flash.py).
+    state_dir: Path | None = None
 
 
 def lan_pool() -> list[str]:
@@ -98,8 +104,15 @@ class Fleet:
                 self.cloud_links.append(UnitCloudLink(model, config.cloud))
             host, port = self._address(index)
             server = UnitServer(model, host, port, auto_pair=config.auto_pair)
-            if config.past:
-                server.past = live_past(model, config.past)
+            past = config.past
+            if config.state_dir is not None:
+                path = flash_path(config.state_dir, identity.serial)
+                if (saved_at := restore(server, path)) is not None:
+                    # It ran on, unobserved, since it was stopped (no longer
+                    # than a past is asked for).
+                    past = min(past, max(self.clock.now() - saved_at, timedelta(0)))
+            if past:
+                server.past = live_past(model, past)
             server.on_moved = self._reannounce
             server.on_renamed = self._reannounce
             server.free_address = self.free_address
@@ -107,6 +120,7 @@ class Fleet:
         self._zeroconf: AsyncZeroconf | None = None
         self._infos: dict[str, AsyncServiceInfo] = {}
         self._tick: asyncio.Task[None] | None = None
+        self._keeper: asyncio.Task[None] | None = None
         # Real seconds each tick took (step every unit, push the changes): the
         # fleet keeps up while they stay under TICK_S.
         self.tick_seconds: deque[float] = deque(maxlen=TICKS_KEPT)
@@ -147,14 +161,19 @@ class Fleet:
             )
             await asyncio.gather(*(self._announce(unit) for unit in self.units))
         self._tick = asyncio.create_task(self._run())
+        if self.config.state_dir is not None:
+            self._keeper = asyncio.create_task(self._keep(self.config.state_dir))
 
     async def stop(self) -> None:
-        """Say goodbye over mDNS and stop every unit."""
-        if self._tick is not None:
-            self._tick.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._tick
-            self._tick = None
+        """Say goodbye over mDNS and stop every unit (their state saved last)."""
+        for task in (self._tick, self._keeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._tick = self._keeper = None
+        if self.config.state_dir is not None:
+            self.save(self.config.state_dir)
         await asyncio.gather(*(link.stop() for link in self.cloud_links))
         await asyncio.gather(*(unit.stop() for unit in self.units))
         if self._zeroconf is not None:
@@ -163,6 +182,18 @@ class Fleet:
                 await self._zeroconf.async_unregister_all_services()
             await self._zeroconf.async_close()
             self._zeroconf = None
+
+    def save(self, folder: Path) -> None:
+        """Write every unit's state into `folder`."""
+        moment = self.clock.now()
+        for unit in self.units:
+            save(unit, flash_path(folder, unit.unit.identity.serial), moment)
+
+    async def _keep(self, folder: Path) -> None:
+        """Save now and then: a killed emulator loses at most SAVE_S of meters."""
+        while True:
+            await asyncio.sleep(SAVE_S)
+            self.save(folder)
 
     def _service_info(self, unit: UnitServer) -> AsyncServiceInfo:
         model = unit.unit

@@ -60,8 +60,9 @@ class _PastClock(Clock):
 def live_past(unit: QradUnitModel, length: timedelta) -> list[PastHour]:
     """Live `length` of the unit's past, ending now; its whole hours, oldest first.
 
-    The meters start from zero `length` ago (the unit was installed then) and
-    end at what they would show now; the room's state is the past's last.
+    The meters count on from what they show (zero for a unit installed
+    `length` ago) to what they would show now; the room's state is the past's
+    last.
     """
     clock = unit.clock
     settings = (unit.hvac_mode, unit.target, unit.preset, unit.household)
@@ -69,8 +70,6 @@ def live_past(unit: QradUnitModel, length: timedelta) -> list[PastHour]:
     moment = end - length
     unit.clock = _PastClock(moment, clock.speed)
     unit.hvac_mode, unit.household = "auto", False
-    unit.energy_kwh = 0.0
-    unit.compute_tflop = 0.0
     hours: list[PastHour] = []
     hour_start = _next_hour(moment)
     temperatures: list[float] = []
