@@ -23,6 +23,7 @@ user controller
 topic readwrite qrad/v1/#
 
 pattern write qrad/v1/acct/%u/+/setpoint
+pattern write qrad/v1/acct/%u/+/plan
 pattern read qrad/v1/acct/%u/#
 pattern read qrad/v1/cloud/availability
 pattern write qrad/v1/dev/%u/telemetry
@@ -120,7 +121,7 @@ class AccessRules:
             return (
                 len(rest) == 4
                 and rest[:2] == ["acct", username]
-                and rest[3] == "setpoint"
+                and rest[3] in {"setpoint", "plan"}
             )
         if username in self.directory.units:
             return (

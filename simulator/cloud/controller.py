@@ -20,7 +20,14 @@ from simulator.clock import Clock, iso
 from .access import CONTROLLER, Directory
 from .endpoint import BrokerEndpoint
 from .link import alongside, keep_connected, make_client
-from .messages import MessageError, Setpoint, Telemetry, decode
+from .messages import (
+    MessageError,
+    Plan,
+    PlanRefusedError,
+    Setpoint,
+    Telemetry,
+    decode,
+)
 from .scheduler import CONTROL_PERIOD_S, DEFAULT_TARIFF_EUR_PER_KWH, Outcome, Scheduler
 from .trace import Trace
 
@@ -122,6 +129,7 @@ class Controller:
         # acknowledgement until the broker's delayed ACK (40 ms).
         await client.subscribe("qrad/v1/acct/+/+/status", qos=0)
         await client.subscribe("qrad/v1/acct/+/+/setpoint", qos=1)
+        await client.subscribe("qrad/v1/acct/+/+/plan", qos=1)
         await client.subscribe("qrad/v1/dev/+/telemetry", qos=0)
         await self._announce(client)
         self.connected.set()
@@ -212,6 +220,8 @@ class Controller:
         try:
             if levels[2] == "acct" and levels[5] == "setpoint":
                 await self._on_setpoint(client, levels[3], levels[4], message.payload)
+            elif levels[2] == "acct" and levels[5] == "plan":
+                self._on_plan(levels[3], levels[4], _bytes(message.payload))
             elif levels[2] == "acct" and levels[5] == "status" and message.retain:
                 self.scheduler.restore(levels[4], _energy(message.payload))
             elif levels[2] == "dev" and levels[4] == "telemetry":
@@ -238,6 +248,20 @@ class Controller:
         await self._publish_status(
             client, account, serial, self.scheduler.status(ledger, self.clock.now())
         )
+
+    def _on_plan(self, account: str, serial: str, payload: bytes) -> None:
+        """Apply a plan, or note why it is refused; the next status says which."""
+        try:
+            plan = Plan.parse(payload, serial, self.clock.now())
+        except PlanRefusedError as err:
+            if self.scheduler.refuse_plan(account, serial, _seq(payload), err.reason):
+                _LOGGER.warning("refused a plan for %s: %s", serial, err)
+            return
+        outcome = self.scheduler.apply_plan(account, plan)
+        if outcome is Outcome.NOT_OWNED:
+            _LOGGER.warning("account %s does not own %s: plan ignored", account, serial)
+        elif outcome is Outcome.STALE:
+            _LOGGER.info("stale plan %d for %s ignored", plan.seq, serial)
 
     async def _control_loop(self, client: aiomqtt.Client) -> None:
         while True:
@@ -325,3 +349,12 @@ def _energy(payload: object) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
         return float(value)
     return 0.0
+
+
+def _seq(payload: bytes) -> int | None:
+    """The seq of a refused plan, when it can be read at all."""
+    try:
+        seq = decode(payload).get("seq")
+    except MessageError:
+        return None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else None

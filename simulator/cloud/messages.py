@@ -1,4 +1,4 @@
-"""The controller's reading of MQTT payloads (docs/protocol.md 6.3 and 6.6).
+"""The controller's reading of MQTT payloads (docs/protocol.md 6.3, 6.6 and 6.11).
 
 Written from the protocol, independently of the integration's client, so that
 the two sides check each other. A payload that breaks the contract raises
@@ -8,7 +8,8 @@ the two sides check each other. A payload that breaks the contract raises
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+import itertools
 import json
 import math
 from typing import Any
@@ -139,3 +140,130 @@ class Telemetry:
             if isinstance(state := data.get("loop_state"), dict)
             else None,
         )
+
+
+# A plan's bounds (6.11).
+MAX_PLAN_BYTES = 8192
+MAX_PLAN_CHANGES = 96
+MAX_PLAN_VALIDITY = timedelta(days=7)
+
+
+class PlanRefusedError(MessageError):
+    """A plan refused with one of 6.11's reasons, said back in the status."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        """`reason` is the protocol's enum value; `detail` says what was wrong."""
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """From `at` on, the target is `target_temperature` (6.11)."""
+
+    at: datetime
+    target_temperature: float
+    preset: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """The upcoming changes of one Q.rad's target (6.11)."""
+
+    serial: str
+    seq: int
+    source: str
+    issued_at: datetime
+    valid_until: datetime
+    changes: tuple[PlannedChange, ...]
+
+    @classmethod
+    def parse(cls, payload: bytes | str, topic_serial: str, now: datetime) -> Plan:
+        """Validate a plan published on `topic_serial`'s topic and received at `now`."""
+        if (
+            len(payload if isinstance(payload, bytes) else payload.encode())
+            > MAX_PLAN_BYTES
+        ):
+            raise PlanRefusedError("too_large", f"over {MAX_PLAN_BYTES} bytes")
+        try:
+            plan = cls._read(decode(payload), topic_serial)
+        except PlanRefusedError:
+            raise
+        except MessageError as err:
+            raise PlanRefusedError("malformed", str(err)) from err
+        if plan.valid_until <= now:
+            raise PlanRefusedError(
+                "expired", f"valid until {plan.valid_until.isoformat()}"
+            )
+        return plan
+
+    @classmethod
+    def _read(cls, data: dict[str, Any], topic_serial: str) -> Plan:
+        if data.get("serial") != topic_serial:
+            raise MessageError("serial: does not match the topic")
+        seq = data.get("seq")
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+            raise MessageError("seq: a positive integer is required")
+        source = data.get("source")
+        if not isinstance(source, str) or not 1 <= len(source) <= 32:
+            raise MessageError("source: a short string is required")
+        issued_at, valid_until = _time(data, "issued_at"), _time(data, "valid_until")
+        if not issued_at < valid_until <= issued_at + MAX_PLAN_VALIDITY:
+            raise MessageError("valid_until: after issued_at, within 7 days of it")
+        items = data.get("changes")
+        if not isinstance(items, list):
+            raise MessageError("changes: a list is required")
+        if len(items) > MAX_PLAN_CHANGES:
+            raise PlanRefusedError(
+                "too_large", f"{len(items)} changes, over {MAX_PLAN_CHANGES}"
+            )
+        changes = tuple(_change(item, index) for index, item in enumerate(items))
+        _check_times(changes, issued_at, valid_until)
+        return cls(
+            serial=topic_serial,
+            seq=seq,
+            source=source,
+            issued_at=issued_at,
+            valid_until=valid_until,
+            changes=changes,
+        )
+
+    def upcoming(self, moment: datetime) -> tuple[PlannedChange, ...]:
+        """The changes still to come at `moment` (none once the plan is void)."""
+        if moment >= self.valid_until:
+            return ()
+        return tuple(change for change in self.changes if change.at > moment)
+
+
+def _check_times(
+    changes: tuple[PlannedChange, ...], issued_at: datetime, valid_until: datetime
+) -> None:
+    for before, after in itertools.pairwise(changes):
+        if after.at <= before.at:
+            raise PlanRefusedError(
+                "out_of_order", f"{after.at.isoformat()} after {before.at.isoformat()}"
+            )
+    for change in changes:
+        if not issued_at <= change.at < valid_until:
+            raise PlanRefusedError(
+                "past",
+                f"a change at {change.at.isoformat()} outside the plan's validity",
+            )
+
+
+def _change(item: object, index: int) -> PlannedChange:
+    if not isinstance(item, dict):
+        raise MessageError(f"changes[{index}]: an object is required")
+    preset = item.get("preset")
+    if preset is not None and (
+        not isinstance(preset, str) or not 1 <= len(preset) <= 32
+    ):
+        raise MessageError(f"changes[{index}].preset: a short string is required")
+    try:
+        return PlannedChange(
+            at=_time(item, "at"),
+            target_temperature=_number(item, "target_temperature", 5.0, 30.0),
+            preset=preset,
+        )
+    except MessageError as err:
+        raise MessageError(f"changes[{index}].{err}") from err

@@ -31,6 +31,11 @@ heat allows at their most efficient steps. Compute moves away from rooms that
 need no heat: no new work goes there, and their low jobs are stopped once the
 room is 1 K too warm. A high job whose deadline cannot wait any longer runs
 anyway, at the slowest step that meets it, in the room with the most headroom.
+With the homeowner's plan (docs/protocol.md 6.11) it also looks ahead: before a
+planned rise it keeps the setback as long as its cap, started later, would
+still reach the planned target in time (with a margin), then heats at the cap,
+so that work is placed where heat is planned; before a planned setback it lets
+the room coast while it stays in its present band.
 """
 
 from __future__ import annotations
@@ -64,6 +69,16 @@ DISTURBANCE_LIMIT_W = 400.0
 CARRY_LIMIT_W = 60.0
 KILL_LOW_ABOVE_K = 1.0
 URGENT_MARGIN_S = 300.0
+# Plans (docs/protocol.md 6.11): a room heated ahead aims to be at the planned
+# target this long before the planned time. It heats as late as it can, at its
+# cap, keeping a margin of time for what the model does not know (a fixed part
+# and a share of the time left); a setback is coasted to when the room, unheated
+# from now, stays within the band of its present target until then.
+ARRIVE_EARLY_S = 600.0
+PREHEAT_MARGIN_S = 600.0
+PREHEAT_MARGIN_SHARE = 0.2
+COAST_BAND_K = 0.5
+
 # A low job this close to its end (at the slowest step) is let finish.
 FINISH_WITHIN_S = 900.0
 
@@ -133,6 +148,11 @@ class RoomEstimate:
             steady_fabric + m21 * da + m22 * df,
         )
 
+    def air_after(self, power_w: float, outdoor_c: float, seconds: float) -> float:
+        """The air temperature `seconds` from now under a constant `power_w`."""
+        assert self.air is not None
+        return self._predict(self.air, self.fabric, power_w, outdoor_c, seconds)[0]
+
     def power_for(self, target: float, outdoor_c: float, horizon_s: float) -> float:
         """The constant power that brings the air to `target` in `horizon_s`."""
         assert self.air is not None
@@ -154,6 +174,12 @@ class UnitState:
     compute: QradCompute
     estimate: RoomEstimate | None = None
     carry_w: float = 0.0
+    # The next change of the homeowner's plan, if any (6.11), and the seconds to it.
+    next_target: float | None = None
+    next_at: datetime | None = None
+    next_in_s: float = 0.0
+    # Set by the policy: it heats ahead for the next change (sticky once begun).
+    preheating: bool = False
     wanted_w: float = 0.0
     limited: bool = False
 
@@ -356,8 +382,12 @@ class PredictivePolicy(Policy):
     def _budget(self, unit: UnitState, outdoor_c: float) -> float:
         if not unit.heating or unit.estimate is None or unit.cap_w <= 0:
             unit.carry_w = 0.0
+            unit.preheating = False
             return 0.0
         wanted = unit.estimate.power_for(unit.target, outdoor_c, self.horizon_s)
+        ahead = _ahead_of_plan(unit, outdoor_c)
+        if ahead is not None:
+            wanted = ahead
         unit.limited = wanted > unit.cap_w and unit.cap_w < MAX_POWER_W
         wanted = min(max(wanted, 0.0), unit.cap_w)
         if 0.0 < wanted < unit.cap_w:
@@ -473,6 +503,36 @@ class PredictivePolicy(Policy):
                     break
         if 0.0 < wanted < unit.cap_w:
             unit.carry_w = min(max(wanted - power, -CARRY_LIMIT_W), CARRY_LIMIT_W)
+
+
+def _ahead_of_plan(unit: UnitState, outdoor_c: float) -> float | None:
+    """The power that anticipates the plan's next change, or None to follow today's.
+
+    Ahead of a rise: nothing special while the cap, started later, would still
+    get the room there in time with the margin; from then on the cap, until
+    the room is there, then what holds it. Ahead of a setback: nothing, while
+    the room left unheated stays in its present band until the change.
+    """
+    estimate, planned = unit.estimate, unit.next_target
+    if estimate is None or estimate.air is None or planned is None:
+        unit.preheating = False
+        return None
+    if planned > unit.target:
+        lead_s = unit.next_in_s - ARRIVE_EARLY_S
+        margin_s = PREHEAT_MARGIN_S + PREHEAT_MARGIN_SHARE * max(lead_s, 0.0)
+        unit.preheating = unit.preheating or (
+            lead_s <= margin_s
+            or estimate.air_after(unit.cap_w, outdoor_c, lead_s - margin_s) <= planned
+        )
+        if not unit.preheating:
+            return None
+        if estimate.air < planned:
+            return unit.cap_w
+        held = estimate.power_for(planned, outdoor_c, HORIZON_S)
+        return min(max(held, 0.0), unit.cap_w)
+    unit.preheating = False
+    coasted = estimate.air_after(0.0, outdoor_c, unit.next_in_s)
+    return 0.0 if coasted >= unit.target - COAST_BAND_K else None
 
 
 def _deadline(job: Job) -> datetime:

@@ -25,7 +25,7 @@ import random
 from simulator.device.physics import outdoor_temperature
 
 from .compute import Accounts, JobClass, QradCompute, advance, kill
-from .messages import MAX_POWER_W, Setpoint, Telemetry
+from .messages import MAX_POWER_W, Plan, Setpoint, Telemetry
 from .policies import (
     FROST_GUARD_C,
     Context,
@@ -81,6 +81,10 @@ class UnitLedger:
     estimate: RoomEstimate | None = None
     estimated_at: datetime | None = None
     carry_w: float = 0.0
+    # The homeowner's plan (6.11): the one in force, and the last refused since.
+    plan: Plan | None = None
+    plan_refused: dict[str, object] | None = None
+    preheating_for: datetime | None = None
 
     def target(self) -> tuple[float, str, float] | None:
         """Target, mode and power cap: the homeowner's setpoint, else the unit's own."""
@@ -188,6 +192,29 @@ class Scheduler:
             ledger.integral = 0.0
         ledger.setpoint = setpoint
         return Outcome.APPLIED
+
+    def apply_plan(self, account: str, plan: Plan) -> Outcome:
+        """Apply by seq, as setpoints: the plan in force until a newer one."""
+        ledger = self.ledgers.get(plan.serial)
+        if ledger is None or ledger.account != account:
+            return Outcome.NOT_OWNED
+        applied = ledger.plan.seq if ledger.plan else 0
+        if plan.seq == applied:
+            return Outcome.DUPLICATE
+        if plan.seq < applied:
+            return Outcome.STALE
+        ledger.plan, ledger.plan_refused = plan, None
+        return Outcome.APPLIED
+
+    def refuse_plan(
+        self, account: str, serial: str, seq: int | None, reason: str
+    ) -> bool:
+        """Note a refused plan for the status; False for a Q.rad not owned."""
+        ledger = self.ledgers.get(serial)
+        if ledger is None or ledger.account != account:
+            return False
+        ledger.plan_refused = {"seq": seq, "reason": reason}
+        return True
 
     def apply_telemetry(self, telemetry: Telemetry, received: datetime) -> bool:
         """Use telemetry newer than the last; grow the energy account from its meter."""
@@ -308,6 +335,11 @@ class Scheduler:
             "room_temperature": telemetry.room_temperature if telemetry else None,
             "updated_at": _iso(now),
             "policy": self.policy,
+            "plan_seq": ledger.plan.seq if ledger.plan else 0,
+            "plan_refused": ledger.plan_refused,
+            "preheating_for": _iso(ledger.preheating_for)
+            if ledger.preheating_for
+            else None,
         }
         if self._policy is not None:
             compute = ledger.compute
@@ -349,7 +381,7 @@ class Scheduler:
         for job in self.workload.arrivals(now):
             self.queue.add(job)
         outdoor = self.weather(now)
-        units = [self._unit_state(ledger, outdoor) for ledger in live]
+        units = [self._unit_state(ledger, outdoor, now) for ledger in live]
         self._policy.plan(
             units,
             Context(
@@ -358,6 +390,7 @@ class Scheduler:
         )
         for ledger, unit in zip(live, units, strict=True):
             ledger.carry_w = unit.carry_w
+            ledger.preheating_for = unit.next_at if unit.preheating else None
             compute = ledger.compute
             power = round(compute.power_w, 1)
             ledger.power_target_w = power
@@ -370,7 +403,9 @@ class Scheduler:
                 paid = compute.paid_power_w / power
                 ledger.heat_source = "compute" if paid >= 0.5 else "filler"
 
-    def _unit_state(self, ledger: UnitLedger, outdoor: float) -> UnitState:
+    def _unit_state(
+        self, ledger: UnitLedger, outdoor: float, now: datetime
+    ) -> UnitState:
         telemetry = ledger.telemetry
         target = ledger.target()
         assert telemetry is not None
@@ -390,7 +425,7 @@ class Scheduler:
                     telemetry.room_temperature, telemetry.power_w, outdoor, seconds
                 )
                 ledger.estimated_at = telemetry.timestamp
-        return UnitState(
+        unit = UnitState(
             serial=ledger.serial,
             target=temperature if heating else FROST_GUARD_C,
             air=telemetry.room_temperature,
@@ -400,6 +435,13 @@ class Scheduler:
             estimate=ledger.estimate,
             carry_w=ledger.carry_w,
         )
+        upcoming = ledger.plan.upcoming(now) if ledger.plan and heating else ()
+        if upcoming:
+            change = upcoming[0]
+            unit.next_target, unit.next_at = change.target_temperature, change.at
+            unit.next_in_s = (change.at - now).total_seconds()
+            unit.preheating = ledger.preheating_for == change.at
+        return unit
 
     def _is_live(self, ledger: UnitLedger, now: datetime) -> bool:
         received = ledger.telemetry_received
