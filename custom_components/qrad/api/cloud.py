@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import contextlib
+from datetime import timedelta
 from functools import partial
 import logging
 import secrets
@@ -23,7 +24,15 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from .cloud_models import ComputeStatus, Origin, Setpoint, decode_json
+from .cloud_models import (
+    ComputeStatus,
+    Origin,
+    Plan,
+    PlannedChange,
+    PlanSource,
+    Setpoint,
+    decode_json,
+)
 from .exceptions import (
     QradAuthenticationError,
     QradConnectionError,
@@ -42,6 +51,8 @@ CONNECT_TIMEOUT_S = 10.0
 # outbox is flushed once none has come for this long.
 RETAINED_SETTLE_S = 0.3
 RETAINED_SETTLE_MAX_S = 3.0
+# A plan sent is valid this long (6.11: a sender covers at least the next 24 h).
+PLAN_VALIDITY = timedelta(hours=36)
 RECONNECT_DELAYS_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 CLOSE_WAIT_STEPS = 20
 AUTH_FAILURES = frozenset({4, 5, 134, 135})  # 3.1.1 and MQTT 5 "not authorized"
@@ -83,7 +94,8 @@ class QradCloud:
         self._loop = asyncio.get_running_loop()
         self._client: mqtt.Client | None = None
         self._connect_result: asyncio.Future[None] | None = None
-        self._in_flight: dict[int, tuple[str, int]] = {}
+        # mid -> (serial, seq, "setpoint" or "plan")
+        self._in_flight: dict[int, tuple[str, int, str]] = {}
         self._ready = False
         self._retained = asyncio.Event()
         self._settle_task: asyncio.Task[None] | None = None
@@ -167,11 +179,28 @@ class QradCloud:
             self._send(setpoint)
         return setpoint
 
+    async def submit_plan(
+        self,
+        serial: str,
+        changes: tuple[PlannedChange, ...],
+        *,
+        source: PlanSource,
+        valid_for: timedelta = PLAN_VALIDITY,
+    ) -> Plan:
+        """Queue a plan durably (replacing one not yet sent), then send it if up."""
+        plan = await self.outbox.add_plan(
+            serial, changes, source=source, valid_for=valid_for
+        )
+        self._delivered.clear()
+        if self._ready:
+            self._send_plan(plan)
+        return plan
+
     async def wait_delivered(self, within_s: float) -> bool:
         """Wait until the outbox is empty; False if it is not within `within_s`."""
         try:
             async with asyncio.timeout(within_s):
-                while self.outbox.pending:
+                while self.outbox.pending or self.outbox.plans:
                     self._delivered.clear()
                     await self._delivered.wait()
         except TimeoutError:
@@ -298,6 +327,7 @@ class QradCloud:
         client.subscribe(
             [
                 (f"{self.prefix}/+/setpoint", 1),
+                (f"{self.prefix}/+/plan", 1),
                 (f"{self.prefix}/+/status", 1),
                 (f"{self.prefix}/cloud", 1),
                 ("qrad/v1/cloud/availability", 1),
@@ -324,6 +354,8 @@ class QradCloud:
         self._ready = True
         for setpoint in self.outbox.in_order():
             self._send(setpoint)
+        for plan in list(self.outbox.plans.values()):
+            self._send_plan(plan)
 
     def _on_disconnect(
         self,
@@ -356,7 +388,15 @@ class QradCloud:
             qos=1,
             retain=True,
         )
-        self._in_flight[info.mid] = (setpoint.serial, setpoint.seq)
+        self._in_flight[info.mid] = (setpoint.serial, setpoint.seq, "setpoint")
+
+    def _send_plan(self, plan: Plan) -> None:
+        if self._client is None:
+            return
+        info = self._client.publish(
+            f"{self.prefix}/{plan.serial}/plan", plan.payload(), qos=1, retain=True
+        )
+        self._in_flight[info.mid] = (plan.serial, plan.seq, "plan")
 
     def _on_publish(
         self,
@@ -369,9 +409,12 @@ class QradCloud:
         if (sent := self._in_flight.pop(mid, None)) is not None:
             self._spawn(self._acknowledged(*sent))
 
-    async def _acknowledged(self, serial: str, seq: int) -> None:
-        await self.outbox.delivered(serial, seq)
-        if not self.outbox.pending:
+    async def _acknowledged(self, serial: str, seq: int, kind: str) -> None:
+        if kind == "plan":
+            await self.outbox.plan_delivered(serial, seq)
+        else:
+            await self.outbox.delivered(serial, seq)
+        if not self.outbox.pending and not self.outbox.plans:
             self._delivered.set()
 
     def _on_message(
@@ -392,6 +435,8 @@ class QradCloud:
                 seen = Setpoint.from_dict(decode_json(message.payload))
                 if seen.serial == levels[4]:
                     self._spawn(self._observe(seen.serial, seen.seq, seen))
+            elif len(levels) == 6 and levels[5] == "plan":
+                self._on_plan(levels[4], message)
             elif len(levels) == 6 and levels[5] == "status":
                 self._on_status(
                     levels[4], ComputeStatus.from_dict(decode_json(message.payload))
@@ -421,6 +466,19 @@ class QradCloud:
         fresh = await self.outbox.observe(serial, seq, seen)
         if fresh is not None and self._ready:
             self._send(fresh)
+
+    def _on_plan(self, serial: str, message: mqtt.MQTTMessage) -> None:
+        """A plan seen at the broker (ours, retained): new plans continue after it."""
+        if message.retain:
+            self._retained.set()
+        seen = Plan.from_dict(decode_json(message.payload))
+        if seen.serial == serial:
+            self._spawn(self._observe_plan(seen))
+
+    async def _observe_plan(self, seen: Plan) -> None:
+        fresh = await self.outbox.observe_plan(seen)
+        if fresh is not None and self._ready:
+            self._send_plan(fresh)
 
     def _notify(self) -> None:
         """Tell `on_change` if the link or the controller came or went."""

@@ -1,10 +1,11 @@
-"""Typed messages of the cloud link (docs/protocol.md 6.3, 6.4)."""
+"""Typed messages of the cloud link (docs/protocol.md 6.3, 6.4, 6.11)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+import itertools
 import json
 import math
 import re
@@ -26,6 +27,20 @@ class Origin(StrEnum):
     VOICE = "voice"
     SERVICE = "service"
     DEVICE = "device"
+
+
+class PlanSource(StrEnum):
+    """Where a plan comes from (6.11)."""
+
+    SCHEDULE = "schedule"
+    SERVICE = "service"
+    DEVICE = "device"
+
+
+# A plan's bounds (6.11).
+MAX_PLAN_CHANGES = 96
+MAX_PLAN_BYTES = 8192
+MAX_PLAN_VALIDITY = timedelta(days=7)
 
 
 class HeatSource(StrEnum):
@@ -109,6 +124,104 @@ class Setpoint(_Model):
                 origin=read.enum("origin", Origin),
                 timestamp=read.time("timestamp"),
                 seq=read.integer("seq", 1),
+            )
+        except ValueError as err:
+            raise QradInvalidResponseError(str(err)) from err
+
+
+def _wire_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """From `at` on, the Q.rad's target is `target_temperature` (6.11)."""
+
+    at: datetime
+    target_temperature: float
+    preset: Preset | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """The upcoming target changes of one Q.rad; `seq` grows per Q.rad, apart."""
+
+    serial: str
+    seq: int
+    source: PlanSource
+    issued_at: datetime
+    valid_until: datetime
+    changes: tuple[PlannedChange, ...]
+
+    def __post_init__(self) -> None:
+        """Refuse what the controller would refuse (6.11), before it leaves."""
+        if not SERIAL_PATTERN.match(self.serial):
+            raise ValueError(f"not a serial: {self.serial!r}")
+        if self.seq < 1:
+            raise ValueError("seq must be positive")
+        if not self.issued_at < self.valid_until <= self.issued_at + MAX_PLAN_VALIDITY:
+            raise ValueError("valid_until must be after issued_at, within 7 days")
+        if len(self.changes) > MAX_PLAN_CHANGES:
+            raise ValueError(f"at most {MAX_PLAN_CHANGES} changes")
+        moments = [change.at for change in self.changes]
+        if any(later <= earlier for earlier, later in itertools.pairwise(moments)):
+            raise ValueError("changes must be in time order, one per moment")
+        for change in self.changes:
+            if not self.issued_at <= change.at < self.valid_until:
+                raise ValueError("every change must fall within the plan's validity")
+            if not (
+                math.isfinite(change.target_temperature)
+                and 5.0 <= change.target_temperature <= 30.0
+            ):
+                raise ValueError("target_temperature must be within 5-30 °C")
+        if len(self.payload().encode()) > MAX_PLAN_BYTES:
+            raise ValueError(f"a plan is at most {MAX_PLAN_BYTES} bytes")
+
+    def payload(self) -> str:
+        """The wire form of 6.11 (the same text for equal plans)."""
+        return json.dumps(self.to_dict())
+
+    def to_dict(self) -> dict[str, object]:
+        """The message as JSON values (also how the outbox keeps it)."""
+        return {
+            "serial": self.serial,
+            "seq": self.seq,
+            "source": str(self.source),
+            "issued_at": _wire_time(self.issued_at),
+            "valid_until": _wire_time(self.valid_until),
+            "changes": [
+                {
+                    "at": _wire_time(change.at),
+                    "target_temperature": change.target_temperature,
+                }
+                | ({"preset": str(change.preset)} if change.preset is not None else {})
+                for change in self.changes
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        """A plan read back (retained, or from the persisted outbox)."""
+        read = _Reader(data, "plan")
+        changes = []
+        for index, item in enumerate(read.items("changes", MAX_PLAN_CHANGES)):
+            change = _Reader(item, f"plan.changes[{index}]")
+            preset = change.get("preset")
+            changes.append(
+                PlannedChange(
+                    at=change.time("at"),
+                    target_temperature=change.number("target_temperature", 5.0, 30.0),
+                    preset=Preset(preset) if preset in set(Preset) else None,
+                )
+            )
+        try:
+            return cls(
+                serial=read.text("serial", max_length=32, pattern=SERIAL_PATTERN),
+                seq=read.integer("seq", 1),
+                source=read.enum("source", PlanSource),
+                issued_at=read.time("issued_at"),
+                valid_until=read.time("valid_until"),
+                changes=tuple(changes),
             )
         except ValueError as err:
             raise QradInvalidResponseError(str(err)) from err

@@ -1,8 +1,9 @@
-"""The durable outbox of setpoints (docs/protocol.md 6.3).
+"""The durable outbox of setpoints and plans (docs/protocol.md 6.3, 6.11).
 
 Per Q.rad it holds the latest setpoint not yet acknowledged by the broker, the
 latest setpoint known at all (sent, or read back retained), and the last
-sequence number used. It saves itself through an injected store before a
+sequence number used; and the same for plans, numbered apart (a new plan
+replaces one not yet delivered). It saves itself through an injected store before a
 setpoint counts as accepted, so that a restart of Home Assistant loses nothing.
 
 Saves are group commits: a save holds every Q.rad's setpoints, so when a
@@ -15,11 +16,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import logging
 from typing import Any, Protocol
 
-from .cloud_models import Origin, Setpoint
+from .cloud_models import Origin, Plan, PlannedChange, PlanSource, Setpoint
 from .exceptions import QradInvalidResponseError
 from .models import HvacMode, Preset
 
@@ -59,6 +60,8 @@ class Outbox:
     pending: dict[str, Setpoint] = field(default_factory=dict)
     latest: dict[str, Setpoint] = field(default_factory=dict)
     last_seq: dict[str, int] = field(default_factory=dict)
+    plans: dict[str, Plan] = field(default_factory=dict)
+    last_plan_seq: dict[str, int] = field(default_factory=dict)
     # The writer at work, and the save that will take the changes not yet in one.
     _saving: asyncio.Task[None] | None = field(default=None, repr=False)
     _next_save: asyncio.Future[None] | None = field(default=None, repr=False)
@@ -75,6 +78,14 @@ class Outbox:
         self.latest = _setpoints(data.get("latest", []))
         for setpoint in (*self.pending.values(), *self.latest.values()):
             self.raise_seq(setpoint.serial, setpoint.seq)
+        self.last_plan_seq = {
+            str(serial): seq
+            for serial, seq in dict(data.get("last_plan_seq", {})).items()
+            if isinstance(seq, int)
+        }
+        self.plans = _plans(data.get("plans", []))
+        for plan in self.plans.values():
+            self.raise_plan_seq(plan.serial, plan.seq)
 
     def next_seq(self, serial: str) -> int:
         """The seq for the next setpoint of `serial`."""
@@ -110,6 +121,61 @@ class Outbox:
         )
         await self._put(setpoint)
         return setpoint
+
+    def raise_plan_seq(self, serial: str, seq: int) -> None:
+        """Never reuse a plan's `seq` (seen retained at the broker)."""
+        if seq > self.last_plan_seq.get(serial, 0):
+            self.last_plan_seq[serial] = seq
+
+    async def add_plan(
+        self,
+        serial: str,
+        changes: tuple[PlannedChange, ...],
+        *,
+        source: PlanSource,
+        valid_for: timedelta,
+    ) -> Plan:
+        """A new plan for `serial`, from now for `valid_for`, numbered and saved.
+
+        A change already past is dropped (the setpoint says what holds now);
+        ValueError if what remains breaks 6.11.
+        """
+        now = datetime.now(UTC).replace(microsecond=0)
+        plan = Plan(
+            serial=serial,
+            seq=self.last_plan_seq.get(serial, 0) + 1,
+            source=source,
+            issued_at=now,
+            valid_until=now + valid_for,
+            changes=tuple(change for change in changes if change.at >= now),
+        )
+        self.plans[serial] = plan
+        self.raise_plan_seq(serial, plan.seq)
+        await self._save()
+        return plan
+
+    async def plan_delivered(self, serial: str, seq: int) -> None:
+        """The broker acknowledged plan `seq`: forget it unless a newer one waits."""
+        waiting = self.plans.get(serial)
+        if waiting is not None and waiting.seq <= seq:
+            del self.plans[serial]
+            await self._save()
+
+    async def observe_plan(self, seen: Plan) -> Plan | None:
+        """Take in a plan seen retained; renumber a waiting plan it would make stale.
+
+        The waiting plan itself, already delivered once, needs no new number.
+        """
+        serial = seen.serial
+        self.raise_plan_seq(serial, seen.seq)
+        waiting = self.plans.get(serial)
+        if waiting is None or waiting.seq > seen.seq or waiting == seen:
+            return None
+        fresh = replace(waiting, seq=self.last_plan_seq[serial] + 1)
+        self.plans[serial] = fresh
+        self.raise_plan_seq(serial, fresh.seq)
+        await self._save()
+        return fresh
 
     async def delivered(self, serial: str, seq: int) -> None:
         """The broker acknowledged `seq`: forget it unless a newer one waits."""
@@ -189,6 +255,8 @@ class Outbox:
                 "last_seq": dict(self.last_seq),
                 "pending": [sp.to_dict() for sp in self.pending.values()],
                 "latest": [sp.to_dict() for sp in self.latest.values()],
+                "last_plan_seq": dict(self.last_plan_seq),
+                "plans": [plan.to_dict() for plan in self.plans.values()],
             }
         )
 
@@ -203,4 +271,17 @@ def _setpoints(raw_list: object) -> dict[str, Setpoint]:
             _LOGGER.warning("dropped a damaged setpoint from the outbox: %s", err)
             continue
         found[setpoint.serial] = setpoint
+    return found
+
+
+def _plans(raw_list: object) -> dict[str, Plan]:
+    """Plans read back from the store, keyed by serial."""
+    found: dict[str, Plan] = {}
+    for raw in raw_list if isinstance(raw_list, list) else []:
+        try:
+            plan = Plan.from_dict(raw)
+        except QradInvalidResponseError as err:
+            _LOGGER.warning("dropped a damaged plan from the outbox: %s", err)
+            continue
+        found[plan.serial] = plan
     return found
