@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
@@ -23,8 +23,15 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 
 from .api import HvacMode, Preset
-from .api.cloud import QradCloud
-from .api.cloud_models import ComputeStatus, Origin, Setpoint
+from .api.cloud import PLAN_VALIDITY, QradCloud
+from .api.cloud_models import (
+    ComputeStatus,
+    Origin,
+    Plan,
+    PlannedChange,
+    PlanSource,
+    Setpoint,
+)
 from .api.outbox import Outbox
 from .const import CLOUD_ISSUE_DELAY_S, DOMAIN, LOGGER
 from .issues import async_delete_issue, async_raise_issue, cloud_issue_id
@@ -45,6 +52,8 @@ class AccountHub:
         # The account's config entry, once it attached its cloud link.
         self.entry_id: str | None = None
         self._listeners: dict[str, list[Callable[[], None]]] = {}
+        # The last plan sent for each Q.rad in this run.
+        self.plans: dict[str, Plan] = {}
         self._loaded = asyncio.Event()
         self._loading = False
         self._issue_timer: CALLBACK_TYPE | None = None
@@ -113,6 +122,28 @@ class AccountHub:
             # Without a link, a waiting setpoint is what makes the cloud missed.
             self._async_update_issue()
         return setpoint
+
+    async def async_submit_plan(
+        self,
+        serial: str,
+        changes: tuple[PlannedChange, ...],
+        *,
+        source: PlanSource,
+        valid_for: timedelta = PLAN_VALIDITY,
+    ) -> Plan:
+        """Forward a plan (6.11) the same way; ValueError if it breaks the protocol."""
+        await self.async_load()
+        if self.cloud is not None:
+            plan = await self.cloud.submit_plan(
+                serial, changes, source=source, valid_for=valid_for
+            )
+        else:
+            plan = await self.outbox.add_plan(
+                serial, changes, source=source, valid_for=valid_for
+            )
+        self.plans[serial] = plan
+        LOGGER.debug("plan %s #%d for %s", serial, plan.seq, self.account)
+        return plan
 
     def latest(self, serial: str) -> Setpoint | None:
         """The latest setpoint known for `serial` (sent, or read back)."""

@@ -15,6 +15,7 @@ from homeassistant.components.climate import (
 from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from .api import HvacAction, HvacMode, Preset, Thermostat
 from .coordinator import QradConfigEntry, QradCoordinator
@@ -34,6 +35,10 @@ TO_HA_ACTION = {
     HvacAction.IDLE: HVACAction.IDLE,
     HvacAction.OFF: HVACAction.OFF,
 }
+# The plan's next change (docs/protocol.md 6.11), as the climate entity shows it.
+ATTR_NEXT_CHANGE = "next_planned_change"
+ATTR_NEXT_TARGET = "next_planned_temperature"
+ATTR_HEATING_AHEAD = "heating_ahead"
 THERMOSTAT = ClimateEntityDescription(key="thermostat", translation_key="thermostat")
 
 
@@ -69,12 +74,15 @@ class QradClimate(QradEntity, ClimateEntity):
         return self.coordinator.data.state.thermostat
 
     @override
-    def _shown(self) -> tuple[Thermostat, float, float, HVACMode | None]:
+    def _shown(self) -> tuple[object, ...]:
+        compute = self.coordinator.compute
         return (
             self._thermostat,
             self.native_current_temperature,
             self.current_humidity,
             self.hvac_mode,
+            self.coordinator.plan,
+            compute.preheating_for if compute is not None else None,
         )
 
     @property
@@ -126,8 +134,35 @@ class QradClimate(QradEntity, ClimateEntity):
     @property
     @override
     def hvac_action(self) -> HVACAction | None:
+        """What the Q.rad does; `preheating` while the cloud heats ahead of the plan."""
         action = self._thermostat.hvac_action
+        compute = self.coordinator.compute
+        if (
+            action is HvacAction.HEATING
+            and compute is not None
+            and compute.preheating_for is not None
+        ):
+            return HVACAction.PREHEATING
         return TO_HA_ACTION[action] if action is not None else None
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The plan's next change sent to the cloud, and whether it heats for it."""
+        plan = self.coordinator.plan
+        if plan is None:
+            return None
+        upcoming = [change for change in plan.changes if change.at > dt_util.utcnow()]
+        compute = self.coordinator.compute
+        if not upcoming:
+            return {ATTR_NEXT_CHANGE: None}
+        change = upcoming[0]
+        return {
+            ATTR_NEXT_CHANGE: change.at.isoformat(),
+            ATTR_NEXT_TARGET: change.target_temperature,
+            ATTR_HEATING_AHEAD: compute is not None
+            and compute.preheating_for == change.at,
+        }
 
     @property
     @override

@@ -32,7 +32,7 @@ from .api import (
     Thermostat,
     Wifi,
 )
-from .api.cloud_models import ComputeStatus, Origin
+from .api.cloud_models import ComputeStatus, Origin, Plan, PlannedChange, PlanSource
 from .cold_room import ColdRoomWatch
 from .const import (
     CONF_ACCOUNT,
@@ -402,6 +402,25 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
         self.async_set_updated_data(QradData(state=replace(self.data.state, **changes)))
 
     # Forwarding to the cloud.
+
+    @property
+    def plan(self) -> Plan | None:
+        """The last plan sent for this Q.rad in this run."""
+        return self.hub.plans.get(self.serial) if self.hub is not None else None
+
+    async def async_send_plan(
+        self, changes: tuple[PlannedChange, ...], source: PlanSource
+    ) -> Plan | None:
+        """Send the Q.rad's upcoming changes to the cloud (None without an account).
+
+        ValueError when the changes break docs/protocol.md 6.11.
+        """
+        if self.hub is None:
+            return None
+        plan = await self.hub.async_submit_plan(self.serial, changes, source=source)
+        # The thermostat shows the plan's next change.
+        self.async_update_listeners()
+        return plan
 
     @callback
     def _async_forward_later(self, origin: Origin) -> None:

@@ -1,4 +1,4 @@
-"""The integration's cloud client sends plans (docs/protocol.md 6.11) as it sends setpoints.
+"""The integration's cloud client sends plans (protocol 6.11) as it sends setpoints.
 
 Through the durable outbox, over TLS to a real broker and the controller: a
 plan arrives and is applied; one made while the broker is down survives a

@@ -242,6 +242,8 @@ class ComputeStatus(_Model):
     reimbursed_eur: float
     room_temperature: float | None
     updated_at: datetime
+    # The planned change the controller heats ahead for now (6.11, additive).
+    preheating_for: datetime | None = None
 
     @classmethod
     def from_dict(cls, data: object) -> Self:
@@ -262,4 +264,7 @@ class ComputeStatus(_Model):
             reimbursed_eur=read.number("reimbursed_eur", 0.0),
             room_temperature=read.optional_number("room_temperature", -20.0),
             updated_at=read.time("updated_at"),
+            preheating_for=read.optional_time("preheating_for")
+            if read.get("preheating_for") is not None
+            else None,
         )

@@ -147,7 +147,12 @@ class Outbox:
             source=source,
             issued_at=now,
             valid_until=now + valid_for,
-            changes=tuple(change for change in changes if change.at >= now),
+            # The wire carries whole seconds: what is kept must compare equal.
+            changes=tuple(
+                replace(change, at=change.at.replace(microsecond=0))
+                for change in changes
+                if change.at >= now
+            ),
         )
         self.plans[serial] = plan
         self.raise_plan_seq(serial, plan.seq)
