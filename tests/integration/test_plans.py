@@ -38,7 +38,7 @@ async def _set_plan(hass: HomeAssistant, entity_id: str, changes: list[dict]) ->
 async def test_set_plan_reaches_the_cloud_and_the_thermostat_shows_it(
     hass: HomeAssistant, cloud_world: CloudWorld
 ) -> None:
-    """A preset and a temperature, in Home Assistant's time zone: both at the controller."""
+    """A preset and a temperature, in local time: both reach the controller."""
     unit = cloud_world.fleet.units[0]
     await pair_with_account(hass, cloud_world, unit)
     entity_id = climate_entity(hass, unit)
