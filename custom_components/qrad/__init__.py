@@ -14,21 +14,28 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .account import async_get_hub
-from .api import QradAuthenticationError
+from .api import Preset, QradAuthenticationError
 from .api.cloud import QradCloud
+from .api.cloud_models import Origin, PlannedChange, PlanSource
 from .const import (
     CONF_ACCOUNT,
     CONF_BROKER,
     CONF_CA_CERTIFICATE,
     CONF_CLOUD_ISSUE_MINUTES,
     CONF_KIND,
+    CONF_SCHEDULE,
+    CONF_SCHEDULE_OFF,
+    CONF_SCHEDULE_ON,
     CONF_SERIAL,
+    DEFAULT_SCHEDULE_OFF,
+    DEFAULT_SCHEDULE_ON,
     DOMAIN,
     KIND_ACCOUNT,
 )
 from .coordinator import QradConfigEntry, QradCoordinator
 from .issues import async_delete_issue, cloud_issue_id, cold_room_issue_id
 from .memory import async_remove_memory
+from .schedule_plan import ScheduleFollower
 from .services import async_setup_services
 from .urls import broker_address
 
@@ -68,7 +75,42 @@ async def _async_setup_qrad(hass: HomeAssistant, entry: QradConfigEntry) -> bool
     entry.async_on_unload(coordinator.writer.stop)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_start_push()
+    if schedule := entry.options.get(CONF_SCHEDULE):
+        _async_follow_schedule(hass, entry, coordinator, schedule)
     return True
+
+
+def _async_follow_schedule(
+    hass: HomeAssistant,
+    entry: QradConfigEntry,
+    coordinator: QradCoordinator,
+    schedule: str,
+) -> None:
+    """Keep the Q.rad on the schedule helper chosen in its options."""
+
+    async def set_preset(preset: Preset) -> None:
+        await coordinator.async_set_thermostat(preset=preset, origin=Origin.SCHEDULE)
+
+    async def send_plan(changes: tuple[PlannedChange, ...]) -> None:
+        await coordinator.async_send_plan(changes, PlanSource.SCHEDULE)
+
+    follower = ScheduleFollower(
+        hass,
+        schedule,
+        presets={
+            True: Preset(entry.options.get(CONF_SCHEDULE_ON, DEFAULT_SCHEDULE_ON)),
+            False: Preset(entry.options.get(CONF_SCHEDULE_OFF, DEFAULT_SCHEDULE_OFF)),
+        },
+        preset_temperatures=lambda: (
+            coordinator.data.state.thermostat.preset_temperatures
+        ),
+        set_preset=set_preset,
+        send_plan=send_plan,
+    )
+    entry.async_on_unload(follower.async_start())
+    entry.async_on_unload(
+        coordinator.async_add_listener(follower.async_presets_changed)
+    )
 
 
 async def _async_setup_account(hass: HomeAssistant, entry: ConfigEntry) -> bool:

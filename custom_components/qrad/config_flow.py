@@ -67,6 +67,9 @@ from .const import (
     CONF_CLOUD_ISSUE_MINUTES,
     CONF_KIND,
     CONF_PRESET_TEMPERATURES,
+    CONF_SCHEDULE,
+    CONF_SCHEDULE_OFF,
+    CONF_SCHEDULE_ON,
     CONF_SERIAL,
     CONF_STALE_DAYS,
     CONF_TOKEN_ID,
@@ -78,6 +81,8 @@ from .const import (
     CONF_WINDOW_SENSOR,
     DEFAULT_CLOUD_ISSUE_MINUTES,
     DEFAULT_PORT,
+    DEFAULT_SCHEDULE_OFF,
+    DEFAULT_SCHEDULE_ON,
     DEFAULT_STALE_DAYS,
     DEFAULT_WINDOW_DROP,
     DEFAULT_WINDOW_MINUTES,
@@ -573,14 +578,15 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class QradOptionsFlow(OptionsFlowWithReload):
-    """Options of a Q.rad: presets, Wi-Fi clients, window detection."""
+    """Options of a Q.rad: presets, Wi-Fi clients, window detection, schedule."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Which options to change."""
         return self.async_show_menu(
-            step_id="init", menu_options=["presets", "clients", "window"]
+            step_id="init",
+            menu_options=["presets", "clients", "window", "schedule"],
         )
 
     def _save(self, changes: Mapping[str, Any]) -> ConfigFlowResult:
@@ -754,6 +760,47 @@ class QradOptionsFlow(OptionsFlowWithReload):
             step_id="window",
             data_schema=self.add_suggested_values_to_schema(
                 schema, {CONF_WINDOW_SENSOR: options.get(CONF_WINDOW_SENSOR)}
+            ),
+        )
+
+    async def async_step_schedule(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A schedule helper the Q.rad follows, and what its periods mean."""
+        if user_input is not None:
+            return self._save(
+                {
+                    CONF_SCHEDULE: user_input.get(CONF_SCHEDULE) or None,
+                    CONF_SCHEDULE_ON: user_input[CONF_SCHEDULE_ON],
+                    CONF_SCHEDULE_OFF: user_input[CONF_SCHEDULE_OFF],
+                }
+            )
+        options = self.config_entry.options
+
+        def presets(default: str, key: str) -> dict[Any, Any]:
+            return {
+                vol.Required(key, default=options.get(key, default)): SelectSelector(
+                    SelectSelectorConfig(
+                        options=list(PRESETS),
+                        translation_key="schedule_preset",
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                )
+            }
+
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_SCHEDULE): EntitySelector(
+                    EntitySelectorConfig(domain="schedule")
+                ),
+                **presets(DEFAULT_SCHEDULE_ON, CONF_SCHEDULE_ON),
+                **presets(DEFAULT_SCHEDULE_OFF, CONF_SCHEDULE_OFF),
+            }
+        )
+        return self.async_show_form(
+            step_id="schedule",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_SCHEDULE: options.get(CONF_SCHEDULE)}
             ),
         )
 

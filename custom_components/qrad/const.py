@@ -36,6 +36,13 @@ CONF_WINDOW_PAUSE: Final = "window_pause_minutes"
 DEFAULT_WINDOW_PAUSE: Final = 15
 # An optional window or door contact whose opening pauses the heating too.
 CONF_WINDOW_SENSOR: Final = "window_sensor"
+# A schedule helper the Q.rad follows, the presets of its on and off periods;
+# its coming changes go to the cloud as the Q.rad's plan (schedule_plan.py).
+CONF_SCHEDULE: Final = "schedule"
+CONF_SCHEDULE_ON: Final = "schedule_on_preset"
+CONF_SCHEDULE_OFF: Final = "schedule_off_preset"
+DEFAULT_SCHEDULE_ON: Final = "comfort"
+DEFAULT_SCHEDULE_OFF: Final = "eco"
 
 # Options of a cloud account entry: how long the cloud may be gone before a
 # repair issue says so.

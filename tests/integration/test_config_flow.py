@@ -247,7 +247,7 @@ async def test_options_write_preset_temperatures(
     """Preset temperatures chosen in the options end up on the Q.rad."""
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["presets", "clients", "window"]
+    assert result["menu_options"] == ["presets", "clients", "window", "schedule"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "presets"}
     )

@@ -120,3 +120,86 @@ async def test_the_thermostat_says_preheating_while_the_cloud_heats_ahead(
     state = hass.states.get(entity_id)
     assert state is not None
     assert state.attributes["heating_ahead"] is True
+
+
+WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+async def _schedule(hass: HomeAssistant, ws: object, start: str, end: str) -> str:
+    """A schedule helper on every day from `start` to `end`, as its UI makes one."""
+    client = await ws(hass)  # type: ignore[operator]
+    periods = [{"from": start, "to": end}]
+    await client.send_json_auto_id(
+        {"type": "schedule/create", "name": "Mornings"} | dict.fromkeys(WEEK, periods)
+    )
+    answer = await client.receive_json()
+    assert answer["success"], answer
+    await hass.async_block_till_done()
+    return str(answer["result"]["id"])
+
+
+async def _update_schedule(
+    hass: HomeAssistant, ws: object, schedule_id: str, start: str, end: str
+) -> None:
+    client = await ws(hass)  # type: ignore[operator]
+    periods = [{"from": start, "to": end}]
+    await client.send_json_auto_id(
+        {"type": "schedule/update", "schedule_id": schedule_id, "name": "Mornings"}
+        | dict.fromkeys(WEEK, periods)
+    )
+    answer = await client.receive_json()
+    assert answer["success"], answer
+    await hass.async_block_till_done()
+
+
+def _tomorrow_at(hour: int) -> object:
+    local = dt_util.now() + timedelta(days=1)
+    return dt_util.as_utc(local.replace(hour=hour, minute=0, second=0, microsecond=0))
+
+
+# The schedule helper's own timer (its next period) outlives the test.
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_a_schedule_chosen_in_the_options_becomes_the_plan(
+    hass: HomeAssistant, cloud_world: CloudWorld, hass_ws_client: object
+) -> None:
+    """Its periods map to comfort and eco; an edited schedule is sent again."""
+    from homeassistant.setup import async_setup_component  # noqa: PLC0415
+
+    unit = cloud_world.fleet.units[0]
+    # Paired first: its platforms set up before the websocket client starts HTTP.
+    entry = await pair_with_account(hass, cloud_world, unit)
+    assert await async_setup_component(hass, "schedule", {})
+    schedule_id = await _schedule(hass, hass_ws_client, "07:00:00", "09:00:00")
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
+    flow = await hass.config_entries.options.async_configure(
+        flow["flow_id"], {"next_step_id": "schedule"}
+    )
+    assert flow["step_id"] == "schedule"
+    await hass.config_entries.options.async_configure(
+        flow["flow_id"],
+        {
+            "schedule": "schedule.mornings",
+            "schedule_on_preset": "comfort",
+            "schedule_off_preset": "eco",
+        },
+    )
+    await hass.async_block_till_done()
+    presets = unit.unit.preset_temperatures
+    ledger = cloud_world.controller.scheduler.ledgers[unit.unit.identity.serial]
+
+    def planned() -> list[tuple[object, float]]:
+        plan = ledger.plan
+        return (
+            [] if plan is None else [(c.at, c.target_temperature) for c in plan.changes]
+        )
+
+    await wait_for(hass, lambda: (_tomorrow_at(7), presets["comfort"]) in planned())
+    assert (_tomorrow_at(9), presets["eco"]) in planned()
+    first = ledger.plan
+    assert first is not None
+    assert first.source == "schedule"
+
+    await _update_schedule(hass, hass_ws_client, schedule_id, "06:00:00", "08:00:00")
+    await wait_for(hass, lambda: (_tomorrow_at(6), presets["comfort"]) in planned())
+    assert ledger.plan is not None
+    assert ledger.plan.seq > first.seq

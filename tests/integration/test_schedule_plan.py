@@ -1,0 +1,61 @@
+"""A schedule helper's week as a plan (schedule_plan.plan_from_schedule)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+
+from custom_components.qrad.api import Preset
+from custom_components.qrad.schedule_plan import plan_from_schedule
+
+TARGETS = {True: (21.0, Preset.COMFORT), False: (17.0, Preset.ECO)}
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _local(day: int, hour: int, minute: int = 0) -> datetime:
+    """1 December 2026 (a Tuesday) + `day`, in Home Assistant's zone, as UTC."""
+    moment = datetime(
+        2026, 12, 1 + day, hour, minute, tzinfo=dt_util.get_default_time_zone()
+    )
+    return dt_util.as_utc(moment)
+
+
+async def test_periods_become_changes_in_order_within_the_horizon(
+    hass: HomeAssistant,
+) -> None:
+    """On at each start, off at each end, none past the 36 hours ahead."""
+    week = {key: [{"from": time(7), "to": time(9)}] for key in DAYS}
+    changes = plan_from_schedule(week, TARGETS, _local(0, 6))
+    assert [(c.at, c.target_temperature, c.preset) for c in changes] == [
+        (_local(0, 7), 21.0, Preset.COMFORT),
+        (_local(0, 9), 17.0, Preset.ECO),
+        (_local(1, 7), 21.0, Preset.COMFORT),
+        (_local(1, 9), 17.0, Preset.ECO),
+    ]
+    assert all(c.at.tzinfo is UTC for c in changes)
+
+
+async def test_adjoining_periods_and_midnight_make_no_change_between(
+    hass: HomeAssistant,
+) -> None:
+    """A period ending when the next begins, and one until 24:00, stay on."""
+    week = {key: [] for key in DAYS}
+    week["tuesday"] = [
+        {"from": "18:00:00", "to": "20:00:00"},
+        {"from": "20:00:00", "to": "24:00:00"},
+    ]
+    week["wednesday"] = [{"from": "00:00:00", "to": "06:30:00"}]
+    changes = plan_from_schedule(week, TARGETS, _local(0, 12))
+    assert [(c.at, c.target_temperature) for c in changes] == [
+        (_local(0, 18), 21.0),
+        (_local(1, 6, 30), 17.0),
+    ]
+
+
+async def test_now_inside_a_period_starts_with_its_end(hass: HomeAssistant) -> None:
+    """The setpoint holds the present: the plan begins with what comes next."""
+    week = {key: [{"from": time(7), "to": time(22)}] for key in DAYS}
+    changes = plan_from_schedule(week, TARGETS, _local(0, 12), timedelta(hours=12))
+    assert [(c.at, c.target_temperature) for c in changes] == [(_local(0, 22), 17.0)]
