@@ -184,10 +184,8 @@ class Scheduler:
         if ledger is None or ledger.account != account:
             return Outcome.NOT_OWNED
         applied = ledger.setpoint.seq if ledger.setpoint else 0
-        if setpoint.seq == applied:
-            return Outcome.DUPLICATE
-        if setpoint.seq < applied:
-            return Outcome.STALE
+        if (refused := _by_seq(setpoint.seq, applied)) is not None:
+            return refused
         if setpoint.hvac_mode == "off":
             ledger.integral = 0.0
         ledger.setpoint = setpoint
@@ -198,11 +196,10 @@ class Scheduler:
         ledger = self.ledgers.get(plan.serial)
         if ledger is None or ledger.account != account:
             return Outcome.NOT_OWNED
-        applied = ledger.plan.seq if ledger.plan else 0
-        if plan.seq == applied:
-            return Outcome.DUPLICATE
-        if plan.seq < applied:
-            return Outcome.STALE
+        if (
+            refused := _by_seq(plan.seq, ledger.plan.seq if ledger.plan else 0)
+        ) is not None:
+            return refused
         ledger.plan, ledger.plan_refused = plan, None
         return Outcome.APPLIED
 
@@ -501,6 +498,15 @@ class Scheduler:
                 for board in ledger.compute.boards
             ]
         return control
+
+
+def _by_seq(seq: int, applied: int) -> Outcome | None:
+    """The seq rule of 6.3 and 6.11: None when `seq` is newer than the one applied."""
+    if seq == applied:
+        return Outcome.DUPLICATE
+    if seq < applied:
+        return Outcome.STALE
+    return None
 
 
 def _iso(moment: datetime) -> str:
