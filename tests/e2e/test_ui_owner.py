@@ -20,7 +20,7 @@ from simulator.house import (
 from .browser import CHROMIUM, logged_in
 from .conftest import House
 from .steps import living_room_paired, shot
-from .test_house import CLIMATE, act, eventually, unit_debug
+from .test_house import CLIMATE, act, cloud_view, eventually, unit_debug
 
 pytestmark = [
     pytest.mark.timeout(900),
@@ -30,6 +30,7 @@ LIVING_ROOM = 0
 ENERGY = "sensor.living_room_energy"
 SUBMIT = re.compile("^(submit|next)$", re.IGNORECASE)
 FINISH = re.compile("finish", re.IGNORECASE)
+WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def test_assist_typed_in_its_dialog_turns_the_living_room_up(house: House) -> None:
@@ -123,6 +124,46 @@ def test_the_options_flow_changes_presets_clients_and_window(house: House) -> No
         await eventually(lambda: _available(api, "device_tracker.owner_phone"), 60)
 
     act(house, tracked)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_the_schedule_option_sends_the_plan_to_the_cloud(house: House) -> None:
+    """A schedule helper picked in the options: its periods reach the cloud, planned."""
+    mornings = [{"from": "07:00:00", "to": "09:00:00"}]
+
+    async def prepare(api: HomeAssistantApi) -> None:
+        await living_room_paired(house, api)
+        if await api.state("schedule.mornings") is None:
+            await api.ws(
+                "schedule/create", name="Mornings", **dict.fromkeys(WEEK, mornings)
+            )
+
+    act(house, prepare)
+    with logged_in(house, "/config/integrations/integration/qrad") as page:
+        try:
+            _options_step(house, page, "Schedule")
+            page.locator("ha-entity-picker").click()
+            # The picker's list is open (and its search field focused).
+            expect(page.get_by_text("Create a new Schedule helper")).to_be_visible()
+            choice = page.get_by_text("Mornings", exact=True)
+            expect(choice).to_be_visible()
+            shot(house, page, "options-schedule-picker")
+            choice.click()
+            expect(page.locator("ha-entity-picker")).to_contain_text("Mornings")
+            shot(house, page, "options-schedule")
+            page.get_by_role("button", name=SUBMIT).click()
+            page.get_by_role("button", name=FINISH).click()
+        finally:
+            shot(house, page, "options-schedule-last")
+
+    async def planned(api: HomeAssistantApi) -> None:
+        async def sent() -> bool:
+            plan = (await cloud_view(house)).get("plan", {})
+            return plan.get("source") == "schedule" and len(plan["changes"]) >= 2
+
+        await eventually(sent, 60)
+
+    act(house, planned)
 
 
 async def _available(api: HomeAssistantApi, entity_id: str) -> bool:
