@@ -125,10 +125,17 @@ async def test_the_thermostat_says_preheating_while_the_cloud_heats_ahead(
 WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-async def _schedule(hass: HomeAssistant, ws: object, start: str, end: str) -> str:
+def _every_day(start: str | None, end: str | None) -> list[dict[str, str]]:
+    """One period a day, or none."""
+    return [] if start is None or end is None else [{"from": start, "to": end}]
+
+
+async def _schedule(
+    hass: HomeAssistant, ws: object, start: str | None, end: str | None
+) -> str:
     """A schedule helper on every day from `start` to `end`, as its UI makes one."""
     client = await ws(hass)  # type: ignore[operator]
-    periods = [{"from": start, "to": end}]
+    periods = _every_day(start, end)
     await client.send_json_auto_id(
         {"type": "schedule/create", "name": "Mornings"} | dict.fromkeys(WEEK, periods)
     )
@@ -139,10 +146,14 @@ async def _schedule(hass: HomeAssistant, ws: object, start: str, end: str) -> st
 
 
 async def _update_schedule(
-    hass: HomeAssistant, ws: object, schedule_id: str, start: str, end: str
+    hass: HomeAssistant,
+    ws: object,
+    schedule_id: str,
+    start: str | None,
+    end: str | None,
 ) -> None:
     client = await ws(hass)  # type: ignore[operator]
-    periods = [{"from": start, "to": end}]
+    periods = _every_day(start, end)
     await client.send_json_auto_id(
         {"type": "schedule/update", "schedule_id": schedule_id, "name": "Mornings"}
         | dict.fromkeys(WEEK, periods)
@@ -203,3 +214,36 @@ async def test_a_schedule_chosen_in_the_options_becomes_the_plan(
     await wait_for(hass, lambda: (_tomorrow_at(6), presets["comfort"]) in planned())
     assert ledger.plan is not None
     assert ledger.plan.seq > first.seq
+
+
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_the_qrad_takes_the_presets_of_the_schedule(
+    hass: HomeAssistant, cloud_world: CloudWorld, hass_ws_client: object
+) -> None:
+    """When the helper turns on the Q.rad takes the on preset, and off the other."""
+    from homeassistant.setup import async_setup_component  # noqa: PLC0415
+
+    unit = cloud_world.fleet.units[0]
+    entry = await pair_with_account(hass, cloud_world, unit)
+    assert await async_setup_component(hass, "schedule", {})
+    # Off: no period at all yet.
+    schedule_id = await _schedule(hass, hass_ws_client, None, None)
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
+    flow = await hass.config_entries.options.async_configure(
+        flow["flow_id"], {"next_step_id": "schedule"}
+    )
+    await hass.config_entries.options.async_configure(
+        flow["flow_id"],
+        {
+            "schedule": "schedule.mornings",
+            "schedule_on_preset": "away",
+            "schedule_off_preset": "eco",
+        },
+    )
+    await hass.async_block_till_done()
+    assert unit.unit.preset == "comfort"
+
+    await _update_schedule(hass, hass_ws_client, schedule_id, "00:00:00", "24:00:00")
+    await wait_for(hass, lambda: unit.unit.preset == "away")
+    await _update_schedule(hass, hass_ws_client, schedule_id, None, None)
+    await wait_for(hass, lambda: unit.unit.preset == "eco")
