@@ -32,6 +32,16 @@ class Clock:
         """The simulated date and time, in UTC."""
         return self._start + timedelta(seconds=self.monotonic())
 
+    def simulated(self, moment: datetime) -> datetime:
+        """Where the simulated clock is when the real one shows `moment`."""
+        return self._start + (moment - self._start) * self.speed
+
+    def real(self, moment: datetime) -> datetime:
+        """Where the real clock is when the simulated one shows `moment`."""
+        if not self.speed:
+            return moment
+        return self._start + (moment - self._start) / self.speed
+
     async def sleep(self, simulated_seconds: float) -> None:
         """Wait until `simulated_seconds` of simulated time have passed."""
         await asyncio.sleep(

@@ -148,6 +148,7 @@ async def running_cloud_world(
     count: int = 4,
     accounts: int = 2,
     speed: float = 60,
+    policy: str = "pi",
 ) -> AsyncIterator[CloudWorld]:
     """Q.rads linked to a TLS broker (mosquitto or embedded) and the controller."""
     broker_port = free_port()
@@ -171,7 +172,7 @@ async def running_cloud_world(
         tls=tls,
     )
     await broker.start()
-    controller = Controller(fleet.directory, endpoint, fleet.clock)
+    controller = Controller(fleet.directory, endpoint, fleet.clock, policy=policy)
     await controller.start()
     await asyncio.wait_for(controller.connected.wait(), 20)
     world = CloudWorld(fleet=fleet, broker=broker, controller=controller)

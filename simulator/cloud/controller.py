@@ -211,7 +211,7 @@ class Controller:
             (f"qrad/v1/dev/{serial}/control", json.dumps(decision.control)),
             (
                 f"qrad/v1/acct/{decision.account}/{serial}/status",
-                json.dumps(decision.status),
+                self._status_payload(decision.serial, decision.status),
             ),
         ]
 
@@ -252,7 +252,10 @@ class Controller:
     def _on_plan(self, account: str, serial: str, payload: bytes) -> None:
         """Apply a plan, or note why it is refused; the next status says which."""
         try:
-            plan = Plan.parse(payload, serial, self.clock.now())
+            # Plans are in wall-clock time; the emulated world may run faster.
+            plan = Plan.parse(
+                payload, serial, self.clock.real(self.clock.now())
+            ).on_clock(self.clock.simulated)
         except PlanRefusedError as err:
             if self.scheduler.refuse_plan(account, serial, _seq(payload), err.reason):
                 _LOGGER.warning("refused a plan for %s: %s", serial, err)
@@ -294,21 +297,31 @@ class Controller:
             messages.append(
                 (
                     f"qrad/v1/acct/{decision.account}/{decision.serial}/status",
-                    json.dumps(decision.status),
+                    self._status_payload(decision.serial, decision.status),
                 )
             )
         return messages
 
-    @staticmethod
     async def _publish_status(
-        client: aiomqtt.Client, account: str, serial: str, status: dict[str, object]
+        self,
+        client: aiomqtt.Client,
+        account: str,
+        serial: str,
+        status: dict[str, object],
     ) -> None:
         await client.publish(
             f"qrad/v1/acct/{account}/{serial}/status",
-            json.dumps(status),
+            self._status_payload(serial, status),
             qos=1,
             retain=True,
         )
+
+    def _status_payload(self, serial: str, status: dict[str, object]) -> str:
+        """The status as published: the planned time it heats for on the wall clock."""
+        ahead = self.scheduler.ledgers[serial].preheating_for
+        if ahead is not None and status.get("preheating_for") is not None:
+            status = {**status, "preheating_for": iso(self.clock.real(ahead))}
+        return json.dumps(status)
 
 
 async def _publish_all(

@@ -7,6 +7,8 @@ the two sides check each other. A payload that breaks the contract raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import itertools
@@ -226,6 +228,18 @@ class Plan:
             issued_at=issued_at,
             valid_until=valid_until,
             changes=changes,
+        )
+
+    def on_clock(self, convert: Callable[[datetime], datetime]) -> Plan:
+        """The same plan with every time converted (wall clock to an emulated one)."""
+        return dataclasses.replace(
+            self,
+            issued_at=convert(self.issued_at),
+            valid_until=convert(self.valid_until),
+            changes=tuple(
+                dataclasses.replace(change, at=convert(change.at))
+                for change in self.changes
+            ),
         )
 
     def upcoming(self, moment: datetime) -> tuple[PlannedChange, ...]:

@@ -10,18 +10,20 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 import json
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
+from simulator.cloud.endpoint import TlsFiles
 from simulator.cloud.messages import (
     MAX_PLAN_BYTES,
     MAX_PLAN_CHANGES,
     Plan,
     PlanRefusedError,
 )
-from simulator.testing import CloudWorld
+from simulator.testing import CloudWorld, running_cloud_world
 
 from .helpers import raw_client
 
@@ -234,3 +236,47 @@ async def test_a_plan_is_applied_and_a_bad_one_refused_with_its_reason(
         )
     assert status["plan_refused"] == {"seq": 4, "reason": "out_of_order"}
     assert status["plan_seq"] == 3
+
+
+async def test_an_accelerated_world_heats_for_a_plan_made_on_the_wall_clock(
+    cloud_tls: TlsFiles, tmp_path: Path
+) -> None:
+    """At 60x, a change a wall-clock minute ahead is an emulated hour ahead.
+
+    Home Assistant plans in wall-clock time while the emulated rooms run 60
+    times faster: the controller maps the plan onto its clock, and says the
+    time it heats for back on the wall clock, as the plan gave it.
+    """
+    async with running_cloud_world(
+        cloud_tls,
+        tmp_path,
+        broker_kind="embedded",
+        count=1,
+        accounts=1,
+        policy="predictive",
+    ) as world:
+        unit = world.fleet.units[0]
+        serial = unit.unit.identity.serial
+        account, secret = world.account_of(unit)
+        wall = datetime.now(UTC).replace(microsecond=0)
+        change = wall + timedelta(minutes=1)
+        plan = {
+            "serial": serial,
+            "seq": 1,
+            "source": "service",
+            "issued_at": _z(wall),
+            "valid_until": _z(wall + timedelta(hours=24)),
+            "changes": [
+                {"at": _z(change), "target_temperature": unit.unit.target + 2.0}
+            ],
+        }
+        topic = f"qrad/v1/acct/{account}/{serial}"
+        async with raw_client(world, account, secret) as client:
+            await client.subscribe(f"{topic}/status", qos=1)
+            await client.publish(f"{topic}/plan", json.dumps(plan), qos=1, retain=True)
+            status = await _status_with(
+                client, f"{topic}/status", lambda s: s["preheating_for"] is not None
+            )
+    assert status["plan_seq"] == 1
+    assert status["preheating_for"] == _z(change)
+    assert status["power_target_w"] == 500.0

@@ -56,7 +56,9 @@ async def test_set_plan_reaches_the_cloud_and_the_thermostat_shows_it(
     await wait_for(hass, lambda: ledger.plan is not None)
     assert ledger.plan is not None
     comfort = unit.unit.preset_temperatures["comfort"]
-    assert [(c.at, c.target_temperature) for c in ledger.plan.changes] == [
+    # The emulated controller keeps plans on its own (60x) clock.
+    wall = cloud_world.controller.clock.real
+    assert [(wall(c.at), c.target_temperature) for c in ledger.plan.changes] == [
         (comfort_at, comfort),
         (setback_at, 16.5),
     ]
@@ -108,8 +110,9 @@ async def test_the_thermostat_says_preheating_while_the_cloud_heats_ahead(
     unit = cloud_world.fleet.units[0]
     await pair_with_account(hass, cloud_world, unit)
     entity_id = climate_entity(hass, unit)
-    # Warmer than the room can reach by then: the controller heats at once.
-    soon = dt_util.now() + timedelta(hours=3)
+    # Warmer than the room can reach by then (two emulated hours at 60x):
+    # the controller heats at once.
+    soon = dt_util.now() + timedelta(minutes=2)
     await _set_plan(hass, entity_id, [{"at": soon.isoformat(), "temperature": 29}])
 
     def action() -> str | None:
@@ -198,10 +201,14 @@ async def test_a_schedule_chosen_in_the_options_becomes_the_plan(
     presets = unit.unit.preset_temperatures
     ledger = cloud_world.controller.scheduler.ledgers[unit.unit.identity.serial]
 
+    wall = cloud_world.controller.clock.real
+
     def planned() -> list[tuple[object, float]]:
         plan = ledger.plan
         return (
-            [] if plan is None else [(c.at, c.target_temperature) for c in plan.changes]
+            []
+            if plan is None
+            else [(wall(c.at), c.target_temperature) for c in plan.changes]
         )
 
     await wait_for(hass, lambda: (_tomorrow_at(7), presets["comfort"]) in planned())
