@@ -10,16 +10,16 @@ Everything is drawn from one seed, so both policies face the same building.
   is 19-21 C per flat, eco 2.5 K and away 4 K below it.
 - People: while a flat is at comfort each room holds 0-2 people (70 W each),
   one person sleeps in some rooms at night.
-- Weather: a January day in northern France, 1 C at 03:00 to 8 C at 15:00,
-  each following day colder or milder by up to 3 K (the controller's forecast
-  is the same curve).
+- Weather (`weather.py`): a named profile or a file of hourly temperatures,
+  and the controller's forecast of it, wrong by a seeded error that grows with
+  the horizon.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-import math
+from functools import lru_cache
 import random
 
 from simulator.device.physics import RoomParameters
@@ -27,6 +27,7 @@ from simulator.device.physics import RoomParameters
 QRADS = 346
 FLATS = 50
 START = datetime(2026, 1, 12, 0, 0, tzinfo=UTC)
+SCHEDULE_STEP = timedelta(minutes=30)
 SCHEDULES = {
     "workers": ((6.5, 8.0, "comfort"), (8.0, 18.0, "away"), (18.0, 22.5, "comfort")),
     "home": ((7.0, 23.0, "comfort"),),
@@ -57,6 +58,23 @@ class Flat:
         offset = {"comfort": 0.0, "eco": -2.5, "away": -4.0}[preset]
         return preset, self.comfort_c + offset
 
+    def changes(
+        self, after: datetime, until: datetime
+    ) -> list[tuple[datetime, str, float]]:
+        """Each change of preset in (`after`, `until`]: when, to what, which target.
+
+        The schedules change on the half hour, so the half hours are enough.
+        """
+        found = []
+        current = self.preset(after)
+        moment = after.replace(minute=30 if after.minute >= 30 else 0, second=0)
+        while (moment := moment + SCHEDULE_STEP) <= until:
+            preset, target = self.target(moment)
+            if preset != current:
+                found.append((moment, preset, target))
+                current = preset
+        return found
+
 
 @dataclass(frozen=True, kw_only=True)
 class RoomSpec:
@@ -70,21 +88,18 @@ class RoomSpec:
 
     def people(self, moment: datetime, seed: int) -> int:
         """People in the room at `moment` (drawn per hour)."""
-        rng = random.Random(f"{seed}-{self.serial}-{moment:%Y%m%d%H}")
         preset = self.flat.preset(moment)
         if preset == "comfort":
-            return rng.choice((0, 0, 1, 1, 2))
+            return _drawn_people(seed, self.serial, moment.replace(minute=0, second=0))
         if preset == "eco" and (moment.hour >= 23 or moment.hour < 7):
             return 1 if self.sleeper else 0
         return 0
 
 
-def outdoor(moment: datetime, seed: int = 1) -> float:
-    """The scenario's outdoor temperature."""
-    day = (moment - START).days
-    shift = random.Random(f"weather-{seed}-{day}").uniform(-3.0, 3.0) if day else 0.0
-    hour = moment.hour + moment.minute / 60 + moment.second / 3600
-    return 4.5 + shift + 3.5 * math.cos(2 * math.pi * (hour - 15.0) / 24)
+@lru_cache(maxsize=4096)
+def _drawn_people(seed: int, serial: str, hour: datetime) -> int:
+    """0-2 people, drawn once per room and hour (the draw is the slow part)."""
+    return random.Random(f"{seed}-{serial}-{hour:%Y%m%d%H}").choice((0, 0, 1, 1, 2))
 
 
 def flat_sizes(seed: int, flats: int = FLATS, qrads: int = QRADS) -> list[int]:

@@ -178,10 +178,22 @@ class UnitState:
     next_target: float | None = None
     next_at: datetime | None = None
     next_in_s: float = 0.0
+    # The mean outdoor temperature forecast until then.
+    outdoor_ahead_c: float | None = None
+    # The change after it: a rise soon after a setback may forbid coasting.
+    then_target: float | None = None
+    then_in_s: float = 0.0
     # Set by the policy: it heats ahead for the next change (sticky once begun).
     preheating: bool = False
     wanted_w: float = 0.0
     limited: bool = False
+
+    @property
+    def aim(self) -> float:
+        """The target the room is heated to: the planned one while heating ahead."""
+        if self.preheating and self.next_target is not None:
+            return max(self.target, self.next_target)
+        return self.target
 
     @property
     def diff(self) -> float:
@@ -406,7 +418,7 @@ class PredictivePolicy(Policy):
                 board.job is not None
                 and board.job.job_class is JobClass.LOW
                 and unit.wanted_w < unit.compute.paid_power_w
-                and unit.air > unit.target + KILL_LOW_ABOVE_K
+                and unit.air > unit.aim + KILL_LOW_ABOVE_K
                 and board.job.remaining_gflop / STEPS[0].gflops > FINISH_WITHIN_S
             ):
                 _requeue(board, context)
@@ -517,12 +529,13 @@ def _ahead_of_plan(unit: UnitState, outdoor_c: float) -> float | None:
     if estimate is None or estimate.air is None or planned is None:
         unit.preheating = False
         return None
+    ahead_c = outdoor_c if unit.outdoor_ahead_c is None else unit.outdoor_ahead_c
     if planned > unit.target:
         lead_s = unit.next_in_s - ARRIVE_EARLY_S
         margin_s = PREHEAT_MARGIN_S + PREHEAT_MARGIN_SHARE * max(lead_s, 0.0)
         unit.preheating = unit.preheating or (
             lead_s <= margin_s
-            or estimate.air_after(unit.cap_w, outdoor_c, lead_s - margin_s) <= planned
+            or estimate.air_after(unit.cap_w, ahead_c, lead_s - margin_s) <= planned
         )
         if not unit.preheating:
             return None
@@ -531,7 +544,15 @@ def _ahead_of_plan(unit: UnitState, outdoor_c: float) -> float | None:
         held = estimate.power_for(planned, outdoor_c, HORIZON_S)
         return min(max(held, 0.0), unit.cap_w)
     unit.preheating = False
-    coasted = estimate.air_after(0.0, outdoor_c, unit.next_in_s)
+    if unit.then_target is not None and unit.then_target > planned:
+        # A rise follows the setback: coasting is only worth it if the cap,
+        # from the setback's start, still gets the room up to it in time.
+        gap_s = unit.then_in_s - unit.next_in_s - ARRIVE_EARLY_S
+        margin_s = PREHEAT_MARGIN_S + PREHEAT_MARGIN_SHARE * max(gap_s, 0.0)
+        reached = estimate.air_after(unit.cap_w, ahead_c, gap_s - margin_s)
+        if reached <= unit.then_target:
+            return None
+    coasted = estimate.air_after(0.0, ahead_c, unit.next_in_s)
     return 0.0 if coasted >= unit.target - COAST_BAND_K else None
 
 

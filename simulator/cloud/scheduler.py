@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 import math
 import random
@@ -50,6 +50,11 @@ STALE_AFTER_PERIODS = 3
 POLICIES = ("pi", "threshold", "predictive")
 # A generated workload (no trace given) covers this long, then starts over.
 GENERATED_TRACE_S = 7 * 86_400.0
+
+
+def perfect_forecast(_issued: datetime, at: datetime) -> float:
+    """The emulated weather itself: the live demo's controller knows it."""
+    return outdoor_temperature(at)
 
 
 class Outcome(StrEnum):
@@ -150,8 +155,9 @@ class Scheduler:
     # The motherboard policies' work: a trace, else one generated from `job_seed`.
     trace: Trace | None = None
     job_seed: int = 1
-    # The outdoor temperature the predictive policy plans with (a forecast).
-    weather: Callable[[datetime], float] = outdoor_temperature
+    # The outdoor temperature the policies plan with: `forecast(now, at)` is
+    # the temperature at `at` as forecast at `now`.
+    forecast: Callable[[datetime, datetime], float] = perfect_forecast
     # Floor areas known to the operator, for the predictive policy's models.
     areas: dict[str, float] = field(default_factory=dict)
     ledgers: dict[str, UnitLedger] = field(init=False)
@@ -299,9 +305,11 @@ class Scheduler:
             for ledger in live:
                 self._plan_power(ledger)
             self._hand_out_jobs(live, now)
+        live_serials = {ledger.serial for ledger in live}
         decisions = []
         for ledger in self.ledgers.values():
-            if ledger not in live:
+            is_live = ledger.serial in live_serials
+            if not is_live:
                 ledger.power_target_w = 0.0
                 ledger.jobs_running = 0
                 ledger.heat_source = "local_fallback"
@@ -309,7 +317,7 @@ class Scheduler:
                 Decision(
                     serial=ledger.serial,
                     account=ledger.account,
-                    control=self._control(ledger, now) if ledger in live else None,
+                    control=self._control(ledger, now) if is_live else None,
                     status=self.status(ledger, now),
                 )
             )
@@ -377,8 +385,9 @@ class Scheduler:
                         self.queue.add(requeued)
         for job in self.workload.arrivals(now):
             self.queue.add(job)
-        outdoor = self.weather(now)
+        outdoor = self.forecast(now, now)
         units = [self._unit_state(ledger, outdoor, now) for ledger in live]
+        self._forecast_ahead(units, now)
         self._policy.plan(
             units,
             Context(
@@ -438,7 +447,25 @@ class Scheduler:
             unit.next_target, unit.next_at = change.target_temperature, change.at
             unit.next_in_s = (change.at - now).total_seconds()
             unit.preheating = ledger.preheating_for == change.at
+            if len(upcoming) > 1:
+                unit.then_target = upcoming[1].target_temperature
+                unit.then_in_s = (upcoming[1].at - now).total_seconds()
         return unit
+
+    def _forecast_ahead(self, units: list[UnitState], now: datetime) -> None:
+        """The mean forecast until each unit's next planned change (hourly samples)."""
+        means: dict[datetime, float] = {}
+        for unit in units:
+            if unit.next_at is None:
+                continue
+            if (mean := means.get(unit.next_at)) is None:
+                hours = max(math.ceil(unit.next_in_s / 3600), 1)
+                step = unit.next_in_s / hours
+                mean = means[unit.next_at] = sum(
+                    self.forecast(now, now + timedelta(seconds=k * step))
+                    for k in range(hours + 1)
+                ) / (hours + 1)
+            unit.outdoor_ahead_c = mean
 
     def _is_live(self, ledger: UnitLedger, now: datetime) -> bool:
         received = ledger.telemetry_received

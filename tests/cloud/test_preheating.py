@@ -69,7 +69,7 @@ def room_at_comfort_time(outdoor_c: float, *, planned: bool) -> Day:
         owners={SERIAL: ACCOUNT},
         policy="predictive",
         trace=generate(1, qrads=1, duration_s=86_400),
-        weather=lambda _moment: outdoor_c,
+        forecast=lambda _issued, _at: outdoor_c,
         areas={SERIAL: AREA_M2},
     )
     room = Room.for_floor_area(AREA_M2, COMFORT_C, seed="preheat")
