@@ -35,7 +35,7 @@ from .const import (
 from .coordinator import QradConfigEntry, QradCoordinator
 from .issues import async_delete_issue, cloud_issue_id, cold_room_issue_id
 from .memory import async_remove_memory
-from .schedule_plan import ScheduleFollower
+from .schedule_plan import DayProgramFollower, ScheduleFollower
 from .services import async_setup_services
 from .urls import broker_address
 
@@ -77,6 +77,8 @@ async def _async_setup_qrad(hass: HomeAssistant, entry: QradConfigEntry) -> bool
     coordinator.async_start_push()
     if schedule := entry.options.get(CONF_SCHEDULE):
         _async_follow_schedule(hass, entry, coordinator, schedule)
+    else:
+        _async_follow_day_program(hass, entry, coordinator)
     return True
 
 
@@ -111,6 +113,29 @@ def _async_follow_schedule(
     entry.async_on_unload(
         coordinator.async_add_listener(follower.async_presets_changed)
     )
+
+
+def _async_follow_day_program(
+    hass: HomeAssistant, entry: QradConfigEntry, coordinator: QradCoordinator
+) -> None:
+    """Without a schedule helper: the Q.rad's own program, while in `auto`."""
+
+    async def send_plan(changes: tuple[PlannedChange, ...]) -> None:
+        await coordinator.async_send_plan(changes, PlanSource.DEVICE)
+
+    follower = DayProgramFollower(
+        hass,
+        mode=lambda: coordinator.data.state.thermostat.hvac_mode,
+        preset_temperatures=lambda: (
+            coordinator.data.state.thermostat.preset_temperatures
+        ),
+        send_plan=send_plan,
+    )
+    entry.async_on_unload(follower.async_start())
+    entry.async_on_unload(
+        coordinator.async_add_listener(follower.async_thermostat_changed)
+    )
+    follower.async_thermostat_changed()
 
 
 async def _async_setup_account(hass: HomeAssistant, entry: ConfigEntry) -> bool:

@@ -1,4 +1,4 @@
-"""A Q.rad that follows a schedule helper: its presets now, and its plan ahead.
+"""The plan ahead of a Q.rad: from a schedule helper, or from its own day program.
 
 The owner picks a `schedule` entity in the Q.rad's options and the presets its
 periods mean (comfort while on, eco or away while off). The Q.rad then takes
@@ -7,6 +7,10 @@ coming changes as a plan (docs/protocol.md 6.11), so that it heats ahead of
 them. The plan is made again when the schedule or the preset temperatures
 change, and twice a day so it never expires; one that would say the same as
 the last one sent is not sent again.
+
+Without a schedule helper, a Q.rad in `auto` mode follows its own day program
+(3.2: comfort from 06:00 to 22:00 local time, eco otherwise): the cloud is sent
+that program as a plan in the same way, withdrawn when the mode changes.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from homeassistant.helpers.event import (
 )
 from homeassistant.util import dt as dt_util
 
-from .api import Preset
+from .api import HvacMode, Preset
 from .api.cloud_models import MAX_PLAN_CHANGES, PlannedChange
 from .const import LOGGER
 
@@ -40,6 +44,11 @@ WEEKDAYS = (
     "saturday",
     "sunday",
 )
+# The Q.rad's own day program in `auto` (docs/protocol.md 3.2), as a week of
+# schedule.get_schedule's shape: comfort while on, eco while off.
+DAY_PROGRAM: dict[str, Any] = {
+    day: [{"from": "06:00:00", "to": "22:00:00"}] for day in WEEKDAYS
+}
 
 
 def plan_from_schedule(
@@ -181,6 +190,64 @@ class ScheduleFollower:
             await self._set_preset(self.presets[new.state == STATE_ON])
         # Its periods may have been edited too (that also rewrites the state).
         await self.async_send_plan()
+
+    async def _async_refresh(self, _now: datetime) -> None:
+        await self.async_send_plan()
+
+
+class DayProgramFollower:
+    """Tells the cloud the day program of a Q.rad in `auto`, as its plan."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        *,
+        mode: Callable[[], HvacMode | None],
+        preset_temperatures: Callable[[], dict[Preset, float]],
+        send_plan: Callable[[tuple[PlannedChange, ...]], Awaitable[object]],
+    ) -> None:
+        """Read the Q.rad's mode and its preset temperatures through the callables."""
+        self.hass = hass
+        self._mode = mode
+        self._preset_temperatures = preset_temperatures
+        self._send_plan = send_plan
+        self._seen: tuple[HvacMode | None, dict[Preset, float]] | None = None
+        self._sent: tuple[PlannedChange, ...] = ()
+
+    @callback
+    def async_start(self) -> Callable[[], None]:
+        """Make the plan again twice a day; what stops it."""
+        return async_track_time_interval(self.hass, self._async_refresh, REFRESH)
+
+    @callback
+    def async_thermostat_changed(self) -> None:
+        """The mode or the preset temperatures may have changed: the plan with them."""
+        seen = (self._mode(), self._preset_temperatures())
+        if seen != self._seen:
+            self._seen = seen
+            self.hass.async_create_task(self.async_send_plan(), eager_start=False)
+
+    async def async_send_plan(self) -> None:
+        """The day program's next changes in `auto`; a withdrawal once out of it."""
+        if self._mode() is HvacMode.AUTO:
+            temperatures = self._preset_temperatures()
+            targets = {
+                True: (temperatures[Preset.COMFORT], Preset.COMFORT),
+                False: (temperatures[Preset.ECO], Preset.ECO),
+            }
+            changes = plan_from_schedule(DAY_PROGRAM, targets, dt_util.utcnow())
+        elif self._sent:
+            changes = ()
+        else:
+            return
+        if changes == self._sent:
+            return
+        try:
+            await self._send_plan(changes)
+        except ValueError as err:
+            LOGGER.warning("The day program's plan was not sent: %s", err)
+            return
+        self._sent = changes
 
     async def _async_refresh(self, _now: datetime) -> None:
         await self.async_send_plan()

@@ -254,3 +254,42 @@ async def test_the_qrad_takes_the_presets_of_the_schedule(
     await wait_for(hass, lambda: unit.unit.preset == "away")
     await _update_schedule(hass, hass_ws_client, schedule_id, None, None)
     await wait_for(hass, lambda: unit.unit.preset == "eco")
+
+
+async def test_a_qrad_in_auto_sends_its_day_program_and_withdraws_it(
+    hass: HomeAssistant, cloud_world: CloudWorld
+) -> None:
+    """In `auto`, the Q.rad's own program (comfort 06:00-22:00) is its plan."""
+    unit = cloud_world.fleet.units[0]
+    await pair_with_account(hass, cloud_world, unit)
+    entity_id = climate_entity(hass, unit)
+    ledger = cloud_world.controller.scheduler.ledgers[unit.unit.identity.serial]
+    wall = cloud_world.controller.clock.real
+
+    async def set_mode(mode: str) -> None:
+        await hass.services.async_call(
+            "climate",
+            "set_hvac_mode",
+            {"entity_id": entity_id, "hvac_mode": mode},
+            blocking=True,
+        )
+
+    await set_mode("auto")
+    await wait_for(hass, lambda: ledger.plan is not None and bool(ledger.plan.changes))
+    plan = ledger.plan
+    assert plan is not None
+    assert plan.source == "device"
+    presets = unit.unit.preset_temperatures
+    local = [
+        (dt_util.as_local(wall(change.at)), change.target_temperature)
+        for change in plan.changes
+    ]
+    assert len(local) >= 2
+    for moment, target in local:
+        assert (moment.hour, moment.minute) in {(6, 0), (22, 0)}
+        assert target == presets["comfort" if moment.hour == 6 else "eco"]
+
+    await set_mode("heat")
+    await wait_for(hass, lambda: ledger.plan is not None and not ledger.plan.changes)
+    assert ledger.plan is not None
+    assert ledger.plan.seq > plan.seq
