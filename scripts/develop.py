@@ -118,6 +118,8 @@ def main() -> int:
             *(sys.executable, "-m", "simulator", "--auto-pair", "--household"),
             *("--history-days", str(HISTORY_DAYS)),
             *("--count", str(args.qrads), "--speed", str(args.speed)),
+            # Heats ahead of the scheduled room's plan (docs/scheduling.md).
+            *("--policy", "predictive"),
             *("--directory-file", str(directory)),
             # Paired tokens and meters outlive a restart, as config/ does.
             *("--state-dir", str(REPO / "config" / ".qrad-emulator")),
@@ -128,6 +130,7 @@ def main() -> int:
         *(sys.executable, "-m", "simulator.house"),
         *("--directory", str(directory), "--pair", str(max(args.qrads - 1, 1))),
         *("--token-file", str(token)),
+        "--scheduled-room",
     ]
     past = [sys.executable, "-m", "simulator.house_history", "--token-file", str(token)]
     if args.socket:

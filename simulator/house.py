@@ -403,6 +403,57 @@ async def track_wifi_clients(api: HomeAssistantApi) -> None:
         )
 
 
+WEEKDAYS = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+
+
+async def follow_schedule(
+    api: HomeAssistantApi,
+    room: str,
+    periods: Mapping[str, list[dict[str, str]]] | None,
+    *,
+    on: str = "comfort",
+    off: str = "eco",
+) -> str | None:
+    """Make a schedule helper of `periods` and have the Q.rad named `room` follow it.
+
+    `periods` maps weekdays to their `{"from": "HH:MM:SS", "to": ...}` periods;
+    None stops the Q.rad following any. The helper is created (or its periods
+    replaced) and chosen in the Q.rad's options as the owner would: the menu,
+    then the schedule step. Returns the helper's entity id.
+    """
+    entity_id = None
+    if periods is not None:
+        name = f"{room} heating"
+        week = {day: list(periods.get(day, [])) for day in WEEKDAYS}
+        helpers = await api.ws("schedule/list")
+        found = next((h for h in helpers if h["name"] == name), None)
+        if found is None:
+            found = await api.ws("schedule/create", name=name, **week)
+        else:
+            await api.ws("schedule/update", schedule_id=found["id"], name=name, **week)
+        entity_id = f"schedule.{found['id']}"
+    entries = await api.get("/api/config/config_entries/entry")
+    entry = next(e for e in entries if _is_qrad_entry(e) and e["title"] == room)
+    flow = await api.post(
+        "/api/config/config_entries/options/flow", {"handler": entry["entry_id"]}
+    )
+    path = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
+    await api.post(path, {"next_step_id": "schedule"})
+    chosen = {} if entity_id is None else {"schedule": entity_id}
+    await api.post(
+        path, {**chosen, "schedule_on_preset": on, "schedule_off_preset": off}
+    )
+    return entity_id
+
+
 async def publish_dashboard(api: HomeAssistantApi) -> None:
     """Make the default dashboard show every Q.rad, and their energy in Energy."""
     entities = await api.qrad_entities()
@@ -432,9 +483,19 @@ async def publish_dashboard(api: HomeAssistantApi) -> None:
     await api.ws("energy/save_prefs", device_consumption=energy)
 
 
-async def set_up_house(url: str, directory: Directory | None, pair: int) -> str:
+# The demo's scheduled room: comfort for the first 20 minutes of every hour.
+# At 60x that is 20 emulated hours of comfort and 40 of eco, so a few minutes
+# before each hour the cloud heats ahead and the thermostat says so.
+DEMO_HOURS = [{"from": f"{h:02d}:00:00", "to": f"{h:02d}:20:00"} for h in range(24)]
+DEMO_SCHEDULE = dict.fromkeys(WEEKDAYS, DEMO_HOURS)
+
+
+async def set_up_house(
+    url: str, directory: Directory | None, pair: int, *, scheduled: bool = False
+) -> str:
     """Onboard, pair `pair` discovered Q.rads, place them, publish the dashboard.
 
+    With `scheduled`, the second Q.rad (by name) follows DEMO_SCHEDULE.
     Returns an access token of the demo owner.
     """
     async with aiohttp.ClientSession() as session:
@@ -452,6 +513,14 @@ async def set_up_house(url: str, directory: Directory | None, pair: int) -> str:
         await place_in_rooms(api)
         await track_wifi_clients(api)
         await publish_dashboard(api)
+        rooms = sorted(
+            entry["title"]
+            for entry in await api.get("/api/config/config_entries/entry")
+            if _is_qrad_entry(entry)
+        )
+        if scheduled and len(rooms) > 1:
+            await follow_schedule(api, rooms[1], DEMO_SCHEDULE)
+            _LOGGER.info("%s follows the schedule %s heating", rooms[1], rooms[1])
     return token
 
 
@@ -466,6 +535,11 @@ def main(argv: list[str] | None = None) -> None:
         "--pair", type=int, default=2, help="Q.rads to pair (default 2)"
     )
     parser.add_argument("--token-file", type=Path, help="write an access token there")
+    parser.add_argument(
+        "--scheduled-room",
+        action="store_true",
+        help="have the second Q.rad follow a schedule (comfort 20 min an hour)",
+    )
 
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -478,7 +552,9 @@ def main(argv: list[str] | None = None) -> None:
         while not args.directory.exists() and time.monotonic() < deadline:
             time.sleep(0.5)
         directory = Directory.load(args.directory)
-    token = asyncio.run(set_up_house(args.url, directory, args.pair))
+    token = asyncio.run(
+        set_up_house(args.url, directory, args.pair, scheduled=args.scheduled_room)
+    )
     if args.token_file:
         args.token_file.write_text(token)
     print(  # noqa: T201
