@@ -95,6 +95,8 @@ class House:
     mosquitto: list[str]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     token: str = ""
+    # The controller's policy (docs/scheduling.md): 6.8's pi unless a test asks.
+    controller_policy: str = "pi"
     # Log records a test provoked on purpose (ha_log.qrad_problems).
     expected_in_log: list[str] = field(default_factory=list)
 
@@ -127,6 +129,7 @@ class House:
                 *("--directory", str(self.workdir / "directory.json")),
                 *("--broker", self.broker_url, "--speed", str(SPEED)),
                 *("--time-origin", str(self.origin), "--books-from-meter"),
+                *("--policy", self.controller_policy),
             ],
             "homeassistant": [
                 *(str(self.home_assistant.python), "-m", "homeassistant"),

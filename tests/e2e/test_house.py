@@ -18,6 +18,7 @@ import re
 import signal
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import aiomqtt
@@ -27,8 +28,10 @@ import pytest
 from simulator.cloud.endpoint import BrokerEndpoint
 from simulator.cloud.link import make_client
 from simulator.house import (
+    WEEKDAYS,
     HomeAssistantApi,
     discovered_qrads,
+    follow_schedule,
     onboard_or_login,
     pair_flow,
     place_in_rooms,
@@ -332,6 +335,82 @@ def test_the_energy_dashboard_shows_the_imported_week(house: House) -> None:
             )
         finally:
             page.screenshot(path=str(house.workdir / "energy.png"))
+
+
+def test_a_schedule_is_planned_heated_ahead_and_the_room_is_warm_on_time(
+    house: House,
+) -> None:
+    """A schedule helper: its plan on mosquitto, `preheating`, warm at its start.
+
+    The predictive controller replaces the pi one for this test. The comfort
+    period starts a few wall-clock minutes ahead, a few emulated hours at 60x
+    (the controller maps the plan's times onto the emulated clock).
+    """
+    house.controller_policy = "predictive"
+    house.stop("controller")
+    house.start("controller")
+
+    async def runs(policy: str) -> bool:
+        status = (await cloud_view(house)).get("status")
+        return status is not None and status.get("policy") == policy
+
+    async def scenario(api: HomeAssistantApi) -> None:
+        await eventually(lambda: runs("predictive"))
+        zone = ZoneInfo((await api.get("/api/config"))["time_zone"])
+        start = (datetime.now(zone) + timedelta(minutes=5)).replace(
+            second=0, microsecond=0
+        )
+        midnight = start.replace(hour=23, minute=59, second=59)
+        end = min(start + timedelta(minutes=10), midnight)
+        day = WEEKDAYS[start.weekday()]
+        await follow_schedule(
+            api,
+            "Living room",
+            {day: [{"from": f"{start:%H:%M:%S}", "to": f"{end:%H:%M:%S}"}]},
+        )
+        planned: list[float] = []
+
+        async def comfort_planned() -> bool:
+            plan = (await cloud_view(house)).get("plan") or {"changes": []}
+            planned[:] = [
+                change["target_temperature"]
+                for change in plan["changes"]
+                if datetime.fromisoformat(change["at"]) == start
+            ]
+            return bool(planned)
+
+        await eventually(comfort_planned)
+        comfort = planned[0]
+        # The schedule turns the presets at its changes; until the first, eco now.
+        await api.call(
+            "climate", "set_preset_mode", {"entity_id": CLIMATE, "preset_mode": "eco"}
+        )
+
+        async def set_back() -> bool:
+            return (await unit_debug(house))["target_temperature"] < comfort
+
+        await eventually(set_back)
+        seen_preheating = False
+        while datetime.now(zone) < start:
+            state = await api.state(CLIMATE)
+            assert state is not None
+            seen_preheating |= state["attributes"].get("hvac_action") == "preheating"
+            await asyncio.sleep(1)
+        room = (await unit_debug(house))["room_temperature"]
+        await follow_schedule(api, "Living room", None)
+        assert seen_preheating, "the thermostat never said preheating"
+        assert room >= comfort - 0.5, f"{room} °C at the start of comfort ({comfort})"
+
+    async def back_to_pi(_api: HomeAssistantApi) -> None:
+        await eventually(lambda: runs("pi"))
+
+    try:
+        act(house, scenario)
+    finally:
+        house.controller_policy = "pi"
+        house.stop("controller")
+        house.start("controller")
+    act(house, back_to_pi)
 
 
 def test_broker_controller_and_qrad_restarts_lose_no_setpoint(house: House) -> None:
