@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+import math
 
 from simulator.clock import Clock, iso
 
@@ -36,7 +37,8 @@ class PastHour:
         """The route's JSON form of the hour."""
         return {
             "start": iso(self.start),
-            "energy_kwh": round(self.energy_kwh, 4),
+            # Down, like a meter's display: never more than was counted.
+            "energy_kwh": math.floor(self.energy_kwh * 1e4) / 1e4,
             "temperature": {
                 "mean": round(self.temperature_mean, 2),
                 "min": round(self.temperature_min, 2),
