@@ -22,9 +22,16 @@ import time
 
 from simulator.cloud.trace import Trace, generate
 
-from .report import COMPACT_HEADER, compact, plot, table, targets_table
+from .report import (
+    COMPACT_HEADER,
+    beyond_the_cap,
+    compact,
+    plot,
+    table,
+    targets_table,
+)
 from .run import Result, Variant, simulate
-from .scenario import FLATS, QRADS, building
+from .scenario import FLATS, QRADS, RoomSpec, building
 from .weather import PROFILES, HourlyWeather, WeatherFileError, weather_for
 
 # A timer's early start: the median time `threshold` took to reach a raised
@@ -78,9 +85,8 @@ def variants(early_start: timedelta) -> tuple[Variant, ...]:
     )
 
 
-def run(args: argparse.Namespace) -> list[list[Result]]:
-    """Every variant over the same building, weather and trace: each one's results."""
-    rooms = building(args.seed, args.flats, args.qrads)
+def run(args: argparse.Namespace, rooms: list[RoomSpec]) -> list[list[Result]]:
+    """Every variant over the same rooms, weather and trace: each one's results."""
     weather = weather_for(args.weather, args.seed, args.weather_file)
     if isinstance(weather, HourlyWeather):
         weather.check_covers(args.days)
@@ -120,8 +126,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point."""
     args = parse_args(argv)
     began = time.monotonic()
+    rooms = building(args.seed, args.flats, args.qrads)
     try:
-        per_variant = run(args)
+        per_variant = run(args, rooms)
     except WeatherFileError as err:
         sys.exit(f"error: {err}")
     weather = args.weather_file.stem if args.weather_file else args.weather
@@ -129,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     for span in zip(*per_variant, strict=True):
         results = list(span)
         lines += [table(results), "", targets_table(results[0], results[-1]), ""]
+        lines += [beyond_the_cap(results[-1], rooms), ""]
     lines += [COMPACT_HEADER]
     lines += [
         compact(list(span), weather, args.seed)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .run import Result
+from .scenario import RoomSpec
 
 
 def _minutes(value: float | None) -> str:
@@ -163,6 +164,24 @@ def targets_table(baseline: Result, ours: Result) -> str:
         for t in targets(baseline, ours)
     ]
     return "\n".join(lines)
+
+
+def beyond_the_cap(result: Result, rooms: list[RoomSpec]) -> str:
+    """Which rooms 500 W cannot bring within 0.5 °C of a comfort start, and why."""
+    starts = [start for start in result.comfort_starts if not start.feasible]
+    if not starts:
+        return "Every comfort start is within 500 W's reach."
+    by_serial = {room.serial: room for room in rooms}
+    beyond = [by_serial[serial] for serial in {start.serial for start in starts}]
+    areas = sorted(room.area_m2 for room in beyond)
+    losses = sorted(room.parameters.conductance_w_per_k for room in beyond)
+    return (
+        f"{len(starts)} of {len(result.comfort_starts)} comfort starts are beyond "
+        f"500 W, in {len(beyond)} rooms of {areas[0]:.0f}-{areas[-1]:.0f} m² losing "
+        f"{losses[0]:.0f}-{losses[-1]:.0f} W/K: 500 W, kept on from the planned "
+        "target through the setback, cannot hold them within 0.5 °C of it in "
+        "that weather."
+    )
 
 
 COMPACT_HEADER = (

@@ -111,3 +111,21 @@ def test_a_timer_raises_comfort_early_and_lowers_on_time() -> None:
     assert _told(flat, START + timedelta(hours=4), early)[0] == "eco"
     assert _told(flat, START + timedelta(hours=8), early)[0] == "away"
     assert _told(flat, START + timedelta(hours=16), early)[0] == "comfort"
+
+
+def test_the_report_names_the_rooms_500_w_cannot_warm_in_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At -15 °C some rooms are beyond 500 W; the report says which and why."""
+    frozen = tmp_path / "frozen.csv"
+    frozen.write_text(
+        "hour,outdoor_c\n" + "".join(f"{h},-15.0\n" for h in range(25)),
+        encoding="utf-8",
+    )
+    main(["--weather-file", str(frozen), "--qrads", "12", "--flats", "2"])
+    out = capsys.readouterr().out
+    assert "comfort starts are beyond 500 W, in" in out
+    assert "Every comfort start is within 500 W's reach." not in out
+    capsys.readouterr()
+    main(["--weather", "shoulder", "--qrads", "12", "--flats", "2"])
+    assert "Every comfort start is within 500 W's reach." in capsys.readouterr().out
