@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, override
 
 from homeassistant.components.climate import (
@@ -13,7 +14,7 @@ from homeassistant.components.climate import (
     HVACMode,
 )
 from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
@@ -38,7 +39,7 @@ TO_HA_ACTION = {
 # The plan's next change (docs/protocol.md 6.11), as the climate entity shows it.
 ATTR_NEXT_CHANGE = "next_planned_change"
 ATTR_NEXT_TARGET = "next_planned_temperature"
-ATTR_HEATING_AHEAD = "heating_ahead"
+ATTR_HEATING_AHEAD_SINCE = "heating_ahead_since"
 THERMOSTAT = ClimateEntityDescription(key="thermostat", translation_key="thermostat")
 
 
@@ -68,6 +69,20 @@ class QradClimate(QradEntity, ClimateEntity):
     def __init__(self, coordinator: QradCoordinator) -> None:
         """Describe the thermostat of one Q.rad."""
         super().__init__(coordinator, THERMOSTAT)
+        # The planned change the cloud heats ahead for, and since when it says so.
+        self._heating_ahead: tuple[datetime, datetime] | None = None
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        """Note when the cloud starts heating ahead of a planned change, then write."""
+        compute = self.coordinator.compute
+        heating_for = compute.preheating_for if compute is not None else None
+        if heating_for is None:
+            self._heating_ahead = None
+        elif self._heating_ahead is None or self._heating_ahead[0] != heating_for:
+            self._heating_ahead = (heating_for, dt_util.utcnow())
+        super()._handle_coordinator_update()
 
     @property
     def _thermostat(self) -> Thermostat:
@@ -157,11 +172,15 @@ class QradClimate(QradEntity, ClimateEntity):
         if not upcoming:
             return {ATTR_NEXT_CHANGE: None}
         change = upcoming[0]
+        since = None
+        if compute is not None and self._heating_ahead is not None:
+            heating_for, seen_at = self._heating_ahead
+            if heating_for == compute.preheating_for == change.at:
+                since = seen_at.isoformat()
         return {
             ATTR_NEXT_CHANGE: change.at.isoformat(),
             ATTR_NEXT_TARGET: change.target_temperature,
-            ATTR_HEATING_AHEAD: compute is not None
-            and compute.preheating_for == change.at,
+            ATTR_HEATING_AHEAD_SINCE: since,
         }
 
     @property

@@ -8,7 +8,7 @@ thermostat's action is `preheating`. Bad plans are refused with a message.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from homeassistant.components.climate import ATTR_HVAC_ACTION, HVACAction
 from homeassistant.core import HomeAssistant
@@ -112,17 +112,21 @@ async def test_the_thermostat_says_preheating_while_the_cloud_heats_ahead(
     entity_id = climate_entity(hass, unit)
     # Warmer than the room can reach by then (two emulated hours at 60x):
     # the controller heats at once.
-    soon = dt_util.now() + timedelta(minutes=2)
+    soon = (dt_util.now() + timedelta(minutes=2)).replace(microsecond=0)
     await _set_plan(hass, entity_id, [{"at": soon.isoformat(), "temperature": 29}])
 
     def action() -> str | None:
         state = hass.states.get(entity_id)
         return None if state is None else state.attributes.get(ATTR_HVAC_ACTION)
 
+    before = dt_util.utcnow()
     await wait_for(hass, lambda: action() == HVACAction.PREHEATING, limit=60)
     state = hass.states.get(entity_id)
     assert state is not None
-    assert state.attributes["heating_ahead"] is True
+    # The owner reads since when the cloud heats for the planned change.
+    assert state.attributes["next_planned_change"] == dt_util.as_utc(soon).isoformat()
+    since = datetime.fromisoformat(state.attributes["heating_ahead_since"])
+    assert before <= since <= dt_util.utcnow()
 
 
 WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
