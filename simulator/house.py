@@ -451,7 +451,33 @@ async def follow_schedule(
     await api.post(
         path, {**chosen, "schedule_on_preset": on, "schedule_off_preset": off}
     )
+    if entity_id is not None:
+        # The Q.rad takes the helper's presets at its changes; until the next
+        # one the owner sets the preset it says now, as they would by hand.
+        await _take_the_present_preset(api, entry["entry_id"], entity_id, on, off)
     return entity_id
+
+
+async def _take_the_present_preset(
+    api: HomeAssistantApi, entry_id: str, schedule: str, on: str, off: str
+) -> None:
+    climate = next(
+        e["entity_id"]
+        for e in await api.qrad_entities()
+        if e["config_entry_id"] == entry_id and e["entity_id"].startswith("climate.")
+    )
+    # The options saved reload the entry: wait for the thermostat to be back.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        thermostat = await api.state(climate)
+        if thermostat is not None and thermostat["state"] != "unavailable":
+            break
+        await asyncio.sleep(0.2)
+    helper = await api.state(schedule)
+    preset = on if helper is not None and helper["state"] == "on" else off
+    await api.call(
+        "climate", "set_preset_mode", {"entity_id": climate, "preset_mode": preset}
+    )
 
 
 async def publish_dashboard(api: HomeAssistantApi) -> None:

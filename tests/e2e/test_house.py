@@ -384,10 +384,7 @@ def test_a_schedule_is_planned_heated_ahead_and_the_room_is_warm_on_time(
 
         await eventually(comfort_planned)
         comfort = planned[0]
-        # The schedule turns the presets at its changes; until the first, eco now.
-        await api.call(
-            "climate", "set_preset_mode", {"entity_id": CLIMATE, "preset_mode": "eco"}
-        )
+        # follow_schedule set the preset the helper says now: eco.
 
         async def set_back() -> bool:
             return (await unit_debug(house))["target_temperature"] < comfort
