@@ -29,11 +29,14 @@ from homeassistant.helpers.event import (
 from homeassistant.util import dt as dt_util
 
 from .api import HvacMode, Preset
+from .api.cloud import PLAN_VALIDITY
 from .api.cloud_models import MAX_PLAN_CHANGES, PlannedChange
 from .const import LOGGER
 
-# How far ahead a plan looks, and how often it is made again at the latest.
-HORIZON = timedelta(hours=36)
+# How far ahead a plan looks: a minute short of its validity, which the outbox
+# counts from the whole second it is made in, so the last change is within it.
+HORIZON = PLAN_VALIDITY - timedelta(minutes=1)
+# How often it is made again at the latest.
 REFRESH = timedelta(hours=12)
 WEEKDAYS = (
     "monday",

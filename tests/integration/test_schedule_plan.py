@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from custom_components.qrad.api import Preset
+from custom_components.qrad.api.cloud import PLAN_VALIDITY
+from custom_components.qrad.api.cloud_models import PlanSource
+from custom_components.qrad.api.outbox import MemoryStore, Outbox
 from custom_components.qrad.schedule_plan import plan_from_schedule
 
 TARGETS = {True: (21.0, Preset.COMFORT), False: (17.0, Preset.ECO)}
@@ -59,3 +63,23 @@ async def test_now_inside_a_period_starts_with_its_end(hass: HomeAssistant) -> N
     week = {key: [{"from": time(7), "to": time(22)}] for key in DAYS}
     changes = plan_from_schedule(week, TARGETS, _local(0, 12), timedelta(hours=12))
     assert [(c.at, c.target_temperature) for c in changes] == [(_local(0, 22), 17.0)]
+
+
+async def test_a_plan_made_at_a_change_fits_its_validity(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Made a few ms into a change, with another change 36 h on: still sent.
+
+    The outbox counts the plan's validity from the whole second; the schedule's
+    horizon ends before it, so the last change never falls on its end.
+    """
+    freezer.move_to(_local(0, 6) + timedelta(milliseconds=6))
+    week = {key: [{"from": time(6), "to": time(18)}] for key in DAYS}
+    changes = plan_from_schedule(week, TARGETS, dt_util.utcnow())
+    outbox = Outbox(MemoryStore())
+    plan = await outbox.add_plan(
+        "QR3-000001", changes, source=PlanSource.SCHEDULE, valid_for=PLAN_VALIDITY
+    )
+    assert plan.changes == changes
+    assert plan.changes[-1].at < plan.valid_until
+    assert plan.valid_until - plan.issued_at >= timedelta(hours=24)
