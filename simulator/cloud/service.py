@@ -14,7 +14,9 @@ from .endpoint import BrokerEndpoint, TlsFiles
 from .scheduler import DEFAULT_TARIFF_EUR_PER_KWH
 from .trace import Trace
 
-CONNECT_TIMEOUT_S = 20.0
+# Long enough for a TLS connection on a loaded 2-core machine (20 s was not, once
+# in the end-to-end tests), short enough that a wrong broker address is told.
+CONNECT_TIMEOUT_S = 60.0
 
 
 class CloudService:
