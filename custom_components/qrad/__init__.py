@@ -98,6 +98,7 @@ def _async_follow_schedule(
 
     follower = ScheduleFollower(
         hass,
+        entry,
         schedule,
         presets={
             True: Preset(entry.options.get(CONF_SCHEDULE_ON, DEFAULT_SCHEDULE_ON)),
@@ -125,6 +126,7 @@ def _async_follow_day_program(
 
     follower = DayProgramFollower(
         hass,
+        entry,
         mode=lambda: coordinator.data.state.thermostat.hvac_mode,
         preset_temperatures=lambda: (
             coordinator.data.state.thermostat.preset_temperatures

@@ -15,10 +15,11 @@ that program as a plan in the same way, withdrawn when the mode changes.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -31,7 +32,7 @@ from homeassistant.util import dt as dt_util
 from .api import HvacMode, Preset
 from .api.cloud import PLAN_VALIDITY
 from .api.cloud_models import MAX_PLAN_CHANGES, PlannedChange
-from .const import LOGGER
+from .const import DOMAIN, LOGGER
 
 # How far ahead a plan looks: a minute short of its validity, which the outbox
 # counts from the whole second it is made in, so the last change is within it.
@@ -90,6 +91,14 @@ def plan_from_schedule(
     return tuple(changes[:MAX_PLAN_CHANGES])
 
 
+@callback
+def _async_send_later(
+    hass: HomeAssistant, entry: ConfigEntry, sending: Coroutine[Any, Any, None]
+) -> None:
+    """Send in the background of the Q.rad's entry: its unload cancels it."""
+    entry.async_create_background_task(hass, sending, f"{DOMAIN}_plan")
+
+
 def _at(day: date, moment: object) -> datetime:
     """A schedule's time on `day`, in Home Assistant's zone; 24:00 is the next day."""
     text = str(moment)
@@ -111,6 +120,7 @@ class ScheduleFollower:
     def __init__(
         self,
         hass: HomeAssistant,
+        entry: ConfigEntry,
         schedule: str,
         *,
         presets: dict[bool, Preset],
@@ -120,6 +130,7 @@ class ScheduleFollower:
     ) -> None:
         """Follow `schedule` (an entity id) with `presets` for on and off."""
         self.hass = hass
+        self._entry = entry
         self.schedule = schedule
         self.presets = presets
         self._preset_temperatures = preset_temperatures
@@ -137,7 +148,7 @@ class ScheduleFollower:
             ),
             async_track_time_interval(self.hass, self._async_refresh, REFRESH),
         ]
-        self.hass.async_create_task(self.async_send_plan(), eager_start=False)
+        _async_send_later(self.hass, self._entry, self.async_send_plan())
 
         @callback
         def stop() -> None:
@@ -150,7 +161,7 @@ class ScheduleFollower:
     def async_presets_changed(self) -> None:
         """The Q.rad's preset temperatures may have changed: the plan with them."""
         if self._temperatures != self._preset_temperatures():
-            self.hass.async_create_task(self.async_send_plan(), eager_start=False)
+            _async_send_later(self.hass, self._entry, self.async_send_plan())
 
     async def async_send_plan(self) -> None:
         """Read the week of the schedule and send its changes, unless already sent."""
@@ -204,6 +215,7 @@ class DayProgramFollower:
     def __init__(
         self,
         hass: HomeAssistant,
+        entry: ConfigEntry,
         *,
         mode: Callable[[], HvacMode | None],
         preset_temperatures: Callable[[], dict[Preset, float]],
@@ -211,6 +223,7 @@ class DayProgramFollower:
     ) -> None:
         """Read the Q.rad's mode and its preset temperatures through the callables."""
         self.hass = hass
+        self._entry = entry
         self._mode = mode
         self._preset_temperatures = preset_temperatures
         self._send_plan = send_plan
@@ -228,7 +241,7 @@ class DayProgramFollower:
         seen = (self._mode(), self._preset_temperatures())
         if seen != self._seen:
             self._seen = seen
-            self.hass.async_create_task(self.async_send_plan(), eager_start=False)
+            _async_send_later(self.hass, self._entry, self.async_send_plan())
 
     async def async_send_plan(self) -> None:
         """The day program's next changes in `auto`; a withdrawal once out of it."""
