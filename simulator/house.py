@@ -454,18 +454,14 @@ async def follow_schedule(
     if entity_id is not None:
         # The Q.rad takes the helper's presets at its changes; until the next
         # one the owner sets the preset it says now, as they would by hand.
-        await _take_the_present_preset(api, entry["entry_id"], entity_id, on, off)
+        await _take_the_present_preset(api, room, entity_id, on, off)
     return entity_id
 
 
 async def _take_the_present_preset(
-    api: HomeAssistantApi, entry_id: str, schedule: str, on: str, off: str
+    api: HomeAssistantApi, room: str, schedule: str, on: str, off: str
 ) -> None:
-    climate = next(
-        e["entity_id"]
-        for e in await api.qrad_entities()
-        if e["config_entry_id"] == entry_id and e["entity_id"].startswith("climate.")
-    )
+    climate = await room_entity(api, room, "thermostat")
     # The options saved reload the entry: wait for the thermostat to be back.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -477,6 +473,18 @@ async def _take_the_present_preset(
     preset = on if helper is not None and helper["state"] == "on" else off
     await api.call(
         "climate", "set_preset_mode", {"entity_id": climate, "preset_mode": preset}
+    )
+
+
+async def room_entity(api: HomeAssistantApi, room: str, key: str) -> str:
+    """The entity id of the Q.rad named `room` for a description `key`."""
+    entries = await api.get("/api/config/config_entries/entry")
+    entry = next(e for e in entries if _is_qrad_entry(e) and e["title"] == room)
+    return next(
+        e["entity_id"]
+        for e in await api.qrad_entities()
+        if e["config_entry_id"] == entry["entry_id"]
+        and e["unique_id"].split("_", 1)[1] == key
     )
 
 
@@ -546,6 +554,10 @@ async def set_up_house(
         )
         if scheduled and len(rooms) > 1:
             await follow_schedule(api, rooms[1], DEMO_SCHEDULE)
+            # At 60x the hours of cooling after each setback fit in window
+            # detection's 5 minutes, and would read as an open window.
+            window = await room_entity(api, rooms[1], "window_detection")
+            await api.call("switch", "turn_off", {"entity_id": window})
             _LOGGER.info("%s follows the schedule %s heating", rooms[1], rooms[1])
     return token
 
