@@ -199,10 +199,11 @@ class WindowGuard:
         now = dt_util.utcnow()
         temperature = state.sensors.temperature
         samples = self._samples
-        if not samples or samples[-1][1] != temperature:
-            samples.append((now, temperature))
         while samples and now - samples[0][0] > self.window:
             samples.popleft()
+        # A room steady for longer than the window keeps its present reading.
+        if not samples or samples[-1][1] != temperature:
+            samples.append((now, temperature))
         heating = thermostat.hvac_mode is not HvacMode.OFF and (
             thermostat.hvac_action is HvacAction.HEATING
             or temperature < thermostat.target_temperature

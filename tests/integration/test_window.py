@@ -6,9 +6,11 @@ through its room model), so its temperature falls as a real room's does.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.components.climate import (
     ATTR_HVAC_ACTION,
@@ -321,3 +323,32 @@ async def test_no_pause_when_heating_is_off(
     assert state(hass, CLIMATE) == HVACMode.OFF
     assert attribute(hass, CLIMATE, ATTR_TEMPERATURE) is not None
     assert attribute(hass, CLIMATE, ATTR_HVAC_MODE) is None
+
+
+async def test_a_room_steady_for_longer_than_the_window_is_watched_on(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The same reading before and after the window: no error, no pause."""
+    coordinator = init_integration.runtime_data
+    state = coordinator.data.state
+    heating = replace(
+        state,
+        thermostat=replace(
+            state.thermostat, target_temperature=state.sensors.temperature + 2.0
+        ),
+    )
+    coordinator.window.async_observe(heating)
+    freezer.tick(timedelta(minutes=6))
+    coordinator.window.async_observe(heating)
+    assert coordinator.window.pause is None
+    freezer.tick(timedelta(seconds=30))
+    colder = replace(
+        heating,
+        sensors=replace(heating.sensors, temperature=state.sensors.temperature - 1.5),
+    )
+    coordinator.window.async_observe(colder)
+    await hass.async_block_till_done()
+    # Still watched: a sharp drop after the steady spell is an open window.
+    await wait_for(hass, lambda: coordinator.window.pause is not None)
