@@ -481,7 +481,7 @@ async def room_entity(api: HomeAssistantApi, room: str, key: str) -> str:
     entries = await api.get("/api/config/config_entries/entry")
     entry = next(e for e in entries if _is_qrad_entry(e) and e["title"] == room)
     return next(
-        e["entity_id"]
+        str(e["entity_id"])
         for e in await api.qrad_entities()
         if e["config_entry_id"] == entry["entry_id"]
         and e["unique_id"].split("_", 1)[1] == key
