@@ -440,8 +440,7 @@ async def follow_schedule(
         else:
             await api.ws("schedule/update", schedule_id=found["id"], name=name, **week)
         entity_id = f"schedule.{found['id']}"
-    entries = await api.get("/api/config/config_entries/entry")
-    entry = next(e for e in entries if _is_qrad_entry(e) and e["title"] == room)
+    entry = await _qrad_entry(api, room)
     flow = await api.post(
         "/api/config/config_entries/options/flow", {"handler": entry["entry_id"]}
     )
@@ -476,10 +475,18 @@ async def _take_the_present_preset(
     )
 
 
+async def _qrad_entry(api: HomeAssistantApi, room: str) -> dict[str, Any]:
+    """The config entry of the Q.rad named `room`."""
+    entries = await api.get("/api/config/config_entries/entry")
+    entry: dict[str, Any] = next(
+        e for e in entries if _is_qrad_entry(e) and e["title"] == room
+    )
+    return entry
+
+
 async def room_entity(api: HomeAssistantApi, room: str, key: str) -> str:
     """The entity id of the Q.rad named `room` for a description `key`."""
-    entries = await api.get("/api/config/config_entries/entry")
-    entry = next(e for e in entries if _is_qrad_entry(e) and e["title"] == room)
+    entry = await _qrad_entry(api, room)
     return next(
         str(e["entity_id"])
         for e in await api.qrad_entities()

@@ -17,6 +17,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components.qrad.const import DOMAIN
+from custom_components.qrad.schedule_plan import WEEKDAYS
 from simulator.cloud.controller import Controller
 from simulator.testing import CloudWorld
 
@@ -129,9 +130,6 @@ async def test_the_thermostat_says_preheating_while_the_cloud_heats_ahead(
     assert before <= since <= dt_util.utcnow()
 
 
-WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
 def _every_day(start: str | None, end: str | None) -> list[dict[str, str]]:
     """One period a day, or none."""
     return [] if start is None or end is None else [{"from": start, "to": end}]
@@ -144,7 +142,8 @@ async def _schedule(
     client = await ws(hass)  # type: ignore[operator]
     periods = _every_day(start, end)
     await client.send_json_auto_id(
-        {"type": "schedule/create", "name": "Mornings"} | dict.fromkeys(WEEK, periods)
+        {"type": "schedule/create", "name": "Mornings"}
+        | dict.fromkeys(WEEKDAYS, periods)
     )
     answer = await client.receive_json()
     assert answer["success"], answer
@@ -163,7 +162,7 @@ async def _update_schedule(
     periods = _every_day(start, end)
     await client.send_json_auto_id(
         {"type": "schedule/update", "schedule_id": schedule_id, "name": "Mornings"}
-        | dict.fromkeys(WEEK, periods)
+        | dict.fromkeys(WEEKDAYS, periods)
     )
     answer = await client.receive_json()
     assert answer["success"], answer

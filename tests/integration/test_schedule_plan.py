@@ -12,10 +12,9 @@ from custom_components.qrad.api import Preset
 from custom_components.qrad.api.cloud import PLAN_VALIDITY
 from custom_components.qrad.api.cloud_models import PlanSource
 from custom_components.qrad.api.outbox import MemoryStore, Outbox
-from custom_components.qrad.schedule_plan import plan_from_schedule
+from custom_components.qrad.schedule_plan import WEEKDAYS, plan_from_schedule
 
 TARGETS = {True: (21.0, Preset.COMFORT), False: (17.0, Preset.ECO)}
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def _local(day: int, hour: int, minute: int = 0) -> datetime:
@@ -30,7 +29,7 @@ async def test_periods_become_changes_in_order_within_the_horizon(
     hass: HomeAssistant,
 ) -> None:
     """On at each start, off at each end, none past the 36 hours ahead."""
-    week = {key: [{"from": time(7), "to": time(9)}] for key in DAYS}
+    week = {key: [{"from": time(7), "to": time(9)}] for key in WEEKDAYS}
     changes = plan_from_schedule(week, TARGETS, _local(0, 6))
     assert [(c.at, c.target_temperature, c.preset) for c in changes] == [
         (_local(0, 7), 21.0, Preset.COMFORT),
@@ -45,7 +44,7 @@ async def test_adjoining_periods_and_midnight_make_no_change_between(
     hass: HomeAssistant,
 ) -> None:
     """A period ending when the next begins, and one until 24:00, stay on."""
-    week = {key: [] for key in DAYS}
+    week = {key: [] for key in WEEKDAYS}
     week["tuesday"] = [
         {"from": "18:00:00", "to": "20:00:00"},
         {"from": "20:00:00", "to": "24:00:00"},
@@ -60,7 +59,7 @@ async def test_adjoining_periods_and_midnight_make_no_change_between(
 
 async def test_now_inside_a_period_starts_with_its_end(hass: HomeAssistant) -> None:
     """The setpoint holds the present: the plan begins with what comes next."""
-    week = {key: [{"from": time(7), "to": time(22)}] for key in DAYS}
+    week = {key: [{"from": time(7), "to": time(22)}] for key in WEEKDAYS}
     changes = plan_from_schedule(week, TARGETS, _local(0, 12), timedelta(hours=12))
     assert [(c.at, c.target_temperature) for c in changes] == [(_local(0, 22), 17.0)]
 
@@ -74,7 +73,7 @@ async def test_a_plan_made_at_a_change_fits_its_validity(
     horizon ends before it, so the last change never falls on its end.
     """
     freezer.move_to(_local(0, 6) + timedelta(milliseconds=6))
-    week = {key: [{"from": time(6), "to": time(18)}] for key in DAYS}
+    week = {key: [{"from": time(6), "to": time(18)}] for key in WEEKDAYS}
     changes = plan_from_schedule(week, TARGETS, dt_util.utcnow())
     outbox = Outbox(MemoryStore())
     plan = await outbox.add_plan(
