@@ -478,10 +478,11 @@ async def _take_the_present_preset(
 async def _qrad_entry(api: HomeAssistantApi, room: str) -> dict[str, Any]:
     """The config entry of the Q.rad named `room`."""
     entries = await api.get("/api/config/config_entries/entry")
-    entry: dict[str, Any] = next(
-        e for e in entries if _is_qrad_entry(e) and e["title"] == room
-    )
-    return entry
+    for entry in entries:
+        if _is_qrad_entry(entry) and entry["title"] == room:
+            found: dict[str, Any] = entry
+            return found
+    raise LookupError(f"no paired Q.rad is named {room!r}")
 
 
 async def room_entity(api: HomeAssistantApi, room: str, key: str) -> str:
