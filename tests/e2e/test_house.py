@@ -84,6 +84,12 @@ async def unit_debug(house: House, index: int = 0) -> dict[str, Any]:
         return debug
 
 
+async def unit_room(house: House, index: int = 0) -> float:
+    """The emulated room's air temperature now."""
+    room: float = (await unit_debug(house, index))["room_temperature"]
+    return room
+
+
 async def cloud_view(house: House, index: int = 0) -> dict[str, dict[str, Any]]:
     """The retained setpoint and status of a Q.rad, read as its owner's account."""
     serial = _serial(house, index)
@@ -219,8 +225,16 @@ def test_a_new_target_reaches_the_qrad_and_the_cloud_and_the_room_follows(
     """The room warms to the new target, visible in Home Assistant's history."""
 
     async def scenario(api: HomeAssistantApi) -> None:
+        # From a room left unheated, so that the warmth seen is this target's:
+        # one already heated at the cap by an earlier target has none to add.
+        await set_temperature(api, max(round((await unit_room(house)) - 2), 5))
+
+        async def unheated() -> bool:
+            return (await unit_debug(house))["power_w"] == 0
+
+        await eventually(unheated)
         started = datetime.now(UTC)
-        room = (await unit_debug(house))["room_temperature"]
+        room = await unit_room(house)
         target = min(round((room + 1.5) * 2) / 2, 30.0)
         await set_temperature(api, target)
         assert (await unit_debug(house))["target_temperature"] == target
@@ -364,6 +378,7 @@ def test_a_schedule_is_planned_heated_ahead_and_the_room_is_warm_on_time(
 
     async def scenario(api: HomeAssistantApi) -> None:
         await eventually(lambda: runs("predictive"))
+
         # At 60x a room set back loses in 5 wall minutes what it loses in five
         # hours: window detection would take that for an open window. The
         # switch may still be coming back from an earlier test's reload.
