@@ -20,6 +20,8 @@ import zipfile
 REPO = Path(__file__).resolve().parent.parent
 INTEGRATION = REPO / "custom_components" / "qrad"
 ASSET = "qrad.zip"
+# The import rules of ruff (README, Layout) are the repository's, not an owner's.
+LINT_ONLY = frozenset({"ruff.toml"})
 
 
 def build(output: Path) -> Path:
@@ -29,7 +31,9 @@ def build(output: Path) -> Path:
     files = sorted(
         path
         for path in INTEGRATION.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and path.name not in LINT_ONLY
     )
     with zipfile.ZipFile(asset, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in files:
