@@ -116,7 +116,6 @@ class SetpointWriter:
     # Told when writing starts and stops (pushes meanwhile are our own doing).
     on_busy: Callable[[bool], None]
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    writes: int = 0
     _wanted: Wanted = field(default_factory=Wanted)
     _task: asyncio.Task[None] | None = None
     _last_write: float | None = None
@@ -197,7 +196,6 @@ class SetpointWriter:
             self._last_write = loop.time()
             try:
                 if batch.thermostat:
-                    self.writes += 1
                     thermostat = await self.device.set_thermostat(
                         target_temperature=batch.target_temperature,
                         hvac_mode=batch.hvac_mode,
@@ -206,7 +204,6 @@ class SetpointWriter:
                     self.on_thermostat(thermostat)
                     batch.target_temperature = batch.preset = batch.hvac_mode = None
                 if batch.power_limit_w is not None:
-                    self.writes += 1
                     power = await self.device.set_power_limit(batch.power_limit_w)
                     self.on_power(power)
                     batch.power_limit_w = None

@@ -85,7 +85,6 @@ class QradCloud:
         self.statuses: dict[str, ComputeStatus] = {}
         self.controller_online: bool | None = None
         self.connected = False
-        self.auth_failed = False
         self.on_status: Callable[[ComputeStatus], None] | None = None
         # Told when `connected` or `controller_online` changes, and only then:
         # a status reaches its own Q.rad through `on_status`.
@@ -304,7 +303,6 @@ class QradCloud:
         result = self._connect_result
         if reason_code.is_failure:
             if reason_code.value in AUTH_FAILURES:
-                self.auth_failed = True
                 self._closing = True
                 failure: QradError = QradAuthenticationError(
                     f"the cloud refused the credentials of account {self.account}"
@@ -318,7 +316,6 @@ class QradCloud:
                 result.set_exception(failure)
             return
         self.connected = True
-        self.auth_failed = False
         if result is not None and not result.done():
             result.set_result(None)
         _LOGGER.debug("cloud %s: connected", self.account)
