@@ -81,10 +81,6 @@ class QradBinarySensor(QradEntity, BinarySensorEntity):
         """Read the fact from the latest data."""
         return self.entity_description.is_on_fn(self.coordinator.data)
 
-    @override
-    def _shown(self) -> bool:
-        return self.is_on
-
 
 WINDOW = BinarySensorEntityDescription(
     key="window",
@@ -110,7 +106,3 @@ class QradWindowSensor(QradEntity, BinarySensorEntity):
     def extra_state_attributes(self) -> dict[str, Any]:
         """What opened it (a temperature drop or the contact) and until when."""
         return self.coordinator.window.attributes()
-
-    @override
-    def _shown(self) -> tuple[bool, dict[str, Any]]:
-        return self.is_on, self.extra_state_attributes

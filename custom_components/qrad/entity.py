@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from typing import override
 
 from homeassistant.core import callback
@@ -46,9 +45,13 @@ class QradEntity(CoordinatorEntity[QradCoordinator]):
             configuration_url=f"http://{coordinator.device.host}:{coordinator.device.port}/api/v1/info",
         )
 
-    @abstractmethod
     def _shown(self) -> object:
-        """What the state is made of: the values it shows, cheap to compare."""
+        """What the state is made of, cheap to compare: its state and attributes.
+
+        Entities whose attributes are computed from more than they show (the
+        thermostat, the speaker, a Wi-Fi client) say what they are made of instead.
+        """
+        return self.state, self.extra_state_attributes
 
     @callback
     @override

@@ -59,10 +59,6 @@ class QradPowerLimit(QradEntity, NumberEntity):
     def native_value(self) -> float:
         return self.coordinator.data.state.power.power_limit_w
 
-    @override
-    def _shown(self) -> float:
-        return self.native_value
-
     @qrad_command
     @override
     async def async_set_native_value(self, value: float) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -248,10 +247,6 @@ class QradSensor(QradEntity, SensorEntity):
         """Read the value from the latest data."""
         return self.entity_description.value_fn(self.coordinator.data)
 
-    @override
-    def _shown(self) -> SensorValue:
-        return self.native_value
-
 
 class QradCloudSensor(QradEntity, SensorEntity):
     """What the cloud controller reports about a Q.rad's compute and money."""
@@ -268,7 +263,3 @@ class QradCloudSensor(QradEntity, SensorEntity):
         """Read the value from the latest status."""
         status = self.coordinator.compute
         return self.entity_description.value_fn(status) if status else None
-
-    @override
-    def _shown(self) -> SensorValue:
-        return self.native_value

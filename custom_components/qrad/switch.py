@@ -77,10 +77,6 @@ class QradSwitch(QradEntity, SwitchEntity):
         return self.entity_description.is_on_fn(self.coordinator.data)
 
     @override
-    def _shown(self) -> bool:
-        return self.is_on
-
-    @override
     async def async_turn_on(self, **kwargs: Any) -> None:
         await self._async_turn(on=True)
 
@@ -123,10 +119,6 @@ class QradWindowDetection(QradEntity, SwitchEntity, RestoreEntity):
     @override
     def is_on(self) -> bool:
         return self.coordinator.window.enabled
-
-    @override
-    def _shown(self) -> bool:
-        return self.is_on
 
     @override
     async def async_turn_on(self, **kwargs: Any) -> None:
