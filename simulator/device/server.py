@@ -686,7 +686,12 @@ class UnitServer:
                 await self._send_event("client_left", {"mac": mac})
                 await self._push_section("wifi", before)
         elif event == "occupancy":
-            self.unit.people_override = int(_parameter(body, "people", 0, whole=True))
+            # null hands the room back to its household's own comings and goings.
+            self.unit.people_override = (
+                None
+                if "people" in body and body["people"] is None
+                else int(_parameter(body, "people", 0, whole=True))
+            )
         elif event == "window_open":
             self.unit.open_window(_parameter(body, "minutes", 10.0))
         elif event == "window_close":

@@ -691,6 +691,21 @@ async def test_move_without_an_address_alone_takes_another_port(
     assert pinging_unit.port != old_port
 
 
+async def test_occupancy_is_held_until_given_back_to_the_household(
+    qrad_unit: UnitServer, http: aiohttp.ClientSession
+) -> None:
+    """A test empties a room; `people: null` brings its household's hours back."""
+    unit = qrad_unit.unit
+    household = unit.people_in(unit.clock.now())
+    held = household + 3
+    for body, expected in (({"people": held}, held), ({"people": None}, household)):
+        async with http.post(
+            f"{origin(qrad_unit)}/_emulator/events", json={"event": "occupancy", **body}
+        ) as answer:
+            assert answer.status == 200
+        assert unit.people == expected
+
+
 async def test_refused_port_stays_closed_once_stopped(qrad_unit: UnitServer) -> None:
     """A unit stopped while it refuses connections does not start listening again."""
     await qrad_unit.refuse_connections(0.2)
