@@ -98,9 +98,9 @@ class Fleet:
         self.cloud_links: list[UnitCloudLink] = []
         for index, identity in enumerate(identities):
             model = QradUnitModel(identity=identity, clock=self.clock, seed=config.seed)
-            model.household = config.household
+            model.household.lively = config.household
             if config.cloud is not None:
-                model.broker_url = config.cloud.url
+                model.cloud.broker_url = config.cloud.url
                 self.cloud_links.append(UnitCloudLink(model, config.cloud))
             host, port = self._address(index)
             server = UnitServer(model, host, port, auto_pair=config.auto_pair)

@@ -57,7 +57,7 @@ class UnitCloudLink:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        self.unit.cloud_connected = False
+        self.unit.cloud.connected = False
 
     def _connect(self) -> aiomqtt.Client:
         identity = self.unit.identity
@@ -70,12 +70,12 @@ class UnitCloudLink:
         )
 
     def _on_down(self) -> None:
-        self.unit.cloud_connected = False
+        self.unit.cloud.connected = False
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         await client.subscribe(self._control_topic, qos=1)
         await client.publish(self._availability_topic, "online", qos=1, retain=True)
-        self.unit.cloud_connected = True
+        self.unit.cloud.connected = True
         async with alongside(self._report(client), self.unit.identity.serial):
             try:
                 async for message in client.messages:
@@ -105,13 +105,13 @@ class UnitCloudLink:
                 "%s: bad control message: %s", self.unit.identity.serial, err
             )
             return
-        if self.unit.apply_control(power, jobs, valid_for, issued_at, gflops):
+        if self.unit.cloud.apply(power, jobs, valid_for, issued_at, gflops):
             state = data.get("loop_state")
             self.loop_state = state if isinstance(state, dict) else None
 
     def _setpoint(self) -> tuple[float, str, float]:
-        unit = self.unit
-        return (unit.target, unit.hvac_mode, unit.power_limit_w)
+        thermostat = self.unit.thermostat
+        return (thermostat.target, thermostat.hvac_mode, self.unit.power_limit_w)
 
     async def _report(self, client: aiomqtt.Client) -> None:
         """Telemetry every control period and on every change of setpoint."""
@@ -134,8 +134,8 @@ class UnitCloudLink:
         return {
             "serial": unit.identity.serial,
             "room_temperature": round(unit.room.temperature, 2),
-            "target_temperature": unit.target,
-            "hvac_mode": unit.hvac_mode,
+            "target_temperature": unit.thermostat.target,
+            "hvac_mode": unit.thermostat.hvac_mode,
             "power_w": round(unit.power_w, 1),
             "power_limit_w": unit.power_limit_w,
             "energy_kwh": round(unit.energy_kwh, 5),

@@ -29,16 +29,16 @@ def flash_path(folder: Path, serial: str) -> Path:
 
 def save(server: UnitServer, path: Path, moment: datetime) -> None:
     """Write the unit's lasting state at `moment` (atomically: no torn file)."""
-    unit = server.unit
+    unit, thermostat = server.unit, server.unit.thermostat
     state = {
         "version": VERSION,
         "saved_at": moment.isoformat(),
         "tokens": server.tokens,
         "name": unit.name,
-        "hvac_mode": unit.hvac_mode,
-        "target": unit.target,
-        "preset": unit.preset,
-        "preset_temperatures": unit.preset_temperatures,
+        "hvac_mode": thermostat.hvac_mode,
+        "target": thermostat.target,
+        "preset": thermostat.preset,
+        "preset_temperatures": thermostat.preset_temperatures,
         "power_limit_w": unit.power_limit_w,
         "energy_kwh": unit.energy_kwh,
         "compute_tflop": unit.compute_tflop,
@@ -88,9 +88,15 @@ def _apply(server: UnitServer, state: dict[str, Any]) -> datetime:
     meters = float(state["energy_kwh"]), float(state["compute_tflop"])
     if min(meters) < 0:
         raise ValueError("a negative meter")
-    unit = server.unit
+    unit, thermostat = server.unit, server.unit.thermostat
     server.tokens = tokens
-    unit.preset_temperatures = presets
-    unit.name, unit.hvac_mode, unit.target, unit.preset, unit.power_limit_w = settings
+    thermostat.preset_temperatures = presets
+    (
+        unit.name,
+        thermostat.hvac_mode,
+        thermostat.target,
+        thermostat.preset,
+        unit.power_limit_w,
+    ) = settings
     unit.energy_kwh, unit.compute_tflop = meters
     return saved_at

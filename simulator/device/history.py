@@ -66,12 +66,13 @@ def live_past(unit: QradUnitModel, length: timedelta) -> list[PastHour]:
     `length` ago) to what they would show now; the room's state is the past's
     last.
     """
-    clock = unit.clock
-    settings = (unit.hvac_mode, unit.target, unit.preset, unit.household)
+    clock, thermostat, household = unit.clock, unit.thermostat, unit.household
+    settings = (thermostat.hvac_mode, thermostat.target, thermostat.preset)
+    lively = household.lively
     end = clock.now()
     moment = end - length
     unit.clock = _PastClock(moment, clock.speed)
-    unit.hvac_mode, unit.household = "auto", False
+    thermostat.hvac_mode, household.lively = "auto", False
     hours: list[PastHour] = []
     hour_start = _next_hour(moment)
     temperatures: list[float] = []
@@ -89,7 +90,8 @@ def live_past(unit: QradUnitModel, length: timedelta) -> list[PastHour]:
                 temperatures = []
     finally:
         unit.clock = clock
-        unit.hvac_mode, unit.target, unit.preset, unit.household = settings
+        thermostat.hvac_mode, thermostat.target, thermostat.preset = settings
+        household.lively = lively
     return hours
 
 

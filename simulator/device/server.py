@@ -24,7 +24,8 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from simulator.clock import iso
 
 from .history import PastHour
-from .unit import ApiError, QradUnitModel, refuse_unknown_fields
+from .unit import QradUnitModel
+from .validation import ApiError, refuse_unknown_fields
 
 LOGGER = logging.getLogger(__name__)
 
@@ -369,42 +370,37 @@ class UnitServer:
 
     def _routes(self) -> list[web.RouteDef]:
         api = PREFIX
+        unit, speaker = self.unit, self.unit.speaker
         return [
             web.get(f"{api}/info", self._info),
             web.post(f"{api}/pairing", self._pair),
             web.delete(f"{api}/pairing/{{token_id}}", self._authed(self._revoke)),
             web.get(f"{api}/state", self._authed(self._state)),
             web.patch(
-                f"{api}/thermostat",
-                self._write(self.unit.patch_thermostat, "thermostat"),
+                f"{api}/thermostat", self._write(unit.patch_thermostat, "thermostat")
             ),
             web.post(
-                f"{api}/thermostat/boost",
-                self._write(self.unit.post_boost, "thermostat"),
+                f"{api}/thermostat/boost", self._write(unit.post_boost, "thermostat")
             ),
-            web.patch(f"{api}/power", self._write(self.unit.patch_power, "power")),
-            web.patch(
-                f"{api}/speaker", self._write(self.unit.patch_speaker, "speaker")
-            ),
-            web.post(f"{api}/speaker/play", self._write(self.unit.play, "speaker")),
+            web.patch(f"{api}/power", self._write(unit.patch_power, "power")),
+            web.patch(f"{api}/speaker", self._write(speaker.patch, "speaker")),
+            web.post(f"{api}/speaker/play", self._write(speaker.play, "speaker")),
             web.post(
                 f"{api}/speaker/pause",
-                self._write(lambda _: self.unit.pause(), "speaker", body=False),
+                self._write(lambda _: speaker.pause(), "speaker", body=False),
             ),
             web.post(
                 f"{api}/speaker/resume",
-                self._write(lambda _: self.unit.resume(), "speaker", body=False),
+                self._write(lambda _: speaker.resume(), "speaker", body=False),
             ),
             web.post(
                 f"{api}/speaker/stop",
-                self._write(lambda _: self.unit.stop(), "speaker", body=False),
+                self._write(lambda _: speaker.stop(), "speaker", body=False),
             ),
             web.post(f"{api}/speaker/group", self._write(self._group, "speaker")),
             web.get(f"{api}/speaker/stream", self._stream),
-            web.patch(f"{api}/wifi", self._write(self.unit.patch_wifi, "wifi")),
-            web.patch(
-                f"{api}/charger", self._write(self.unit.patch_charger, "charger")
-            ),
+            web.patch(f"{api}/wifi", self._write(unit.wifi.patch, "wifi")),
+            web.patch(f"{api}/charger", self._write(unit.charger.patch, "charger")),
             web.patch(f"{api}/device", self._write(self._rename, "device")),
             web.get(f"{api}/events", self._events),
             web.post("/_emulator/button", self._button),
@@ -472,29 +468,32 @@ class UnitServer:
 
     def _group(self, body: dict[str, Any]) -> None:
         """Lead, follow or leave a speaker group; a member polls its leader."""
-        self.unit.post_speaker_group(body)
+        self.unit.speaker.post_group(body)
         self._keep_following()
 
     def _keep_following(self) -> None:
-        if self.unit.following and (self._follower is None or self._follower.done()):
+        if self.unit.speaker.following and (
+            self._follower is None or self._follower.done()
+        ):
             self._follower = asyncio.ensure_future(self._follow())
 
     async def _follow(self) -> None:
         """A member's side: read the leader's stream and play along, until it ends."""
         timeout = aiohttp.ClientTimeout(total=FOLLOW_TIMEOUT_S)
+        speaker = self.unit.speaker
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            while (group := self.unit.group) is not None and group.role == "member":
+            while (group := speaker.group) is not None and group.role == "member":
                 assert group.leader_address is not None
                 host, port = group.leader_address
                 url = f"http://{host}:{port}{PREFIX}/speaker/stream"
                 before = self.unit.wire_state()["speaker"]
                 try:
                     async with session.get(url, params={"group_id": group.id}) as got:
-                        if got.status == 404 and self.unit.group is group:
+                        if got.status == 404 and speaker.group is group:
                             # The leader no longer has this group: it is over.
-                            self.unit.leave_group()
-                        elif got.status == 200 and self.unit.group is group:
-                            self.unit.follow(await got.json())
+                            speaker.leave_group()
+                        elif got.status == 200 and speaker.group is group:
+                            speaker.follow(await got.json())
                 except (aiohttp.ClientError, TimeoutError, ValueError) as err:
                     LOGGER.debug("%s: leader unreachable: %s", self.unit.name, err)
                 await self._push_section("speaker", before)
@@ -503,7 +502,9 @@ class UnitServer:
     async def _stream(self, request: web.Request) -> web.Response:
         """A leader's playback for its members; the group id is the credential."""
         return web.json_response(
-            self.unit.group_stream(request.query.get("group_id", ""))
+            self.unit.speaker.group_stream(
+                request.query.get("group_id", ""), self.unit.clock.now()
+            )
         )
 
     def _rename(self, body: dict[str, Any]) -> None:
@@ -669,33 +670,35 @@ class UnitServer:
         event = body.get("event")
         if event in ("phone_placed", "phone_removed"):
             before = self.unit.wire_state()["charger"]
-            self.unit.phone_present = event == "phone_placed"
+            self.unit.charger.phone_present = event == "phone_placed"
             await self._send_event(event, {})
             await self._push_section("charger", before)
         elif event == "client_join":
             before = self.unit.wire_state()["wifi"]
+            now = self.unit.clock.now()
             if (
-                client := self.unit.client_join(body.get("mac"), body.get("name"))
+                client := self.unit.wifi.join(body.get("mac"), body.get("name"), now)
             ) is not None:
                 await self._send_event("client_joined", {"mac": client.mac})
                 await self._push_section("wifi", before)
         elif event == "client_leave":
             before = self.unit.wire_state()["wifi"]
             mac = str(body.get("mac", ""))
-            if self.unit.client_leave(mac):
+            if self.unit.wifi.leave(mac):
                 await self._send_event("client_left", {"mac": mac})
                 await self._push_section("wifi", before)
         elif event == "occupancy":
             # null hands the room back to its household's own comings and goings.
-            self.unit.people_override = (
+            self.unit.household.people_override = (
                 None
                 if "people" in body and body["people"] is None
                 else int(_parameter(body, "people", 0, whole=True))
             )
         elif event == "window_open":
-            self.unit.open_window(_parameter(body, "minutes", 10.0))
+            minutes = _parameter(body, "minutes", 10.0)
+            self.unit.household.open_window(minutes, self.unit.clock.now())
         elif event == "window_close":
-            self.unit.open_window(0.0)
+            self.unit.household.open_window(0.0, self.unit.clock.now())
         else:
             raise ApiError(400, "invalid_value", f"unknown event {event!r}", "event")
         return web.json_response({"ok": True})
@@ -708,12 +711,12 @@ class UnitServer:
         return web.json_response(
             {
                 "room_temperature": unit.room.temperature,
-                "target_temperature": unit.target,
-                "hvac_mode": unit.hvac_mode,
+                "target_temperature": unit.thermostat.target,
+                "hvac_mode": unit.thermostat.hvac_mode,
                 "power_w": unit.power_w,
                 "control": unit.control,
                 "people": unit.people,
-                "window_open": unit.window_open,
+                "window_open": unit.household.window_open(unit.clock.now()),
                 "host": self.host,
                 "port": self.port,
                 "delay_s": self.delay_s,

@@ -21,7 +21,8 @@ import pytest
 from simulator.clock import Clock
 from simulator.device import server as server_module
 from simulator.device.server import UnitServer
-from simulator.device.unit import ApiError, QradUnitModel
+from simulator.device.unit import QradUnitModel
+from simulator.device.validation import ApiError
 from simulator.fleet import Fleet, FleetConfig, lan_pool
 from simulator.identity import make_identities
 from simulator.testing import free_port
