@@ -112,7 +112,7 @@ class Fleet:
                     # than a past is asked for).
                     past = min(past, max(self.clock.now() - saved_at, timedelta(0)))
             if past:
-                server.past = live_past(model, past)
+                server.emulator.past = live_past(model, past)
             server.on_moved = self._reannounce
             server.on_renamed = self._reannounce
             server.free_address = self.free_address

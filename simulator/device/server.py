@@ -1,7 +1,10 @@
-"""The network face of one emulated Q.rad: its local API, event stream and fault hooks.
+"""The network face of one emulated Q.rad: its local API and its event streams.
 
-Everything here follows docs/protocol.md sections 3, 5 and 7; the model in
-unit.py owns the state and the rules.
+Everything here follows docs/protocol.md sections 3 and 5: pairing, the routes
+of 3.2 (each section of the unit in unit.py validates its own writes), the
+errors of 3.4 and the pushes of 5. The server also fails as a real unit does
+(it reboots, moves, drops its streams); the emulator's own routes, which make
+it do so, are in emulator.py.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from collections.abc import Awaitable, Callable
 import contextlib
 import json
 import logging
-import math
 import secrets
 import socket
 import time
@@ -23,14 +25,13 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from simulator.clock import iso
 
-from .history import PastHour
+from .emulator import EmulatorControl
 from .unit import QradUnitModel
-from .validation import ApiError, refuse_unknown_fields
+from .validation import MAX_BODY, ApiError, json_body, refuse_unknown_fields
 
 LOGGER = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
-MAX_BODY = 16 * 1024
 PAIRING_WINDOW_S = 120.0
 MAX_TOKENS = 8
 RATE_PER_S = 10.0
@@ -140,8 +141,8 @@ class UnitServer:
         self.requests: Counter[str] = Counter()
         # The last writes applied, in order (bodies without secrets).
         self.write_log: deque[dict[str, Any]] = deque(maxlen=WRITE_LOG_SIZE)
-        # The hours the unit lived before it started (history.live_past).
-        self.past: list[PastHour] = []
+        # The emulator's own routes (section 7), served beside the protocol's.
+        self.emulator = EmulatorControl(self)
         self._subscribers: set[_Subscriber] = set()
         self._runner: web.AppRunner | None = None
         self._heartbeat: asyncio.Task[None] | None = None
@@ -155,6 +156,7 @@ class UnitServer:
         """Listen on host:port and start the heartbeats."""
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._middleware])
         app.add_routes(self._routes())
+        app.add_routes(self.emulator.routes())
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         await web.TCPSite(
@@ -205,7 +207,7 @@ class UnitServer:
             state = self.unit.wire_state()
             await self._push(lambda seen: _diff(seen, state))
 
-    async def _push_section(
+    async def push_section(
         self, section: str, before: dict[str, Any]
     ) -> dict[str, Any]:
         """Push at once what a command or event changed in `section`; return it.
@@ -249,7 +251,7 @@ class UnitServer:
             update = {"type": "update", "changes": sent}
             await self._send(subscriber, update, garble=garble)
 
-    async def _send_event(self, event: str, data: dict[str, Any]) -> None:
+    async def send_event(self, event: str, data: dict[str, Any]) -> None:
         """A momentary event; the state change with it follows as an update."""
         await self._broadcast({"type": "event", "event": event, "data": data})
 
@@ -278,11 +280,11 @@ class UnitServer:
                 self._subscribers.discard(subscriber)
                 await subscriber.socket.close(code=code)
 
-    # Faults (docs/protocol.md, section 7).
-
     def press_button(self) -> None:
-        """The owner presses the button: the pairing window opens."""
+        """The owner presses the button: the pairing window opens (section 3.1)."""
         self.pairing_until = time.monotonic() + PAIRING_WINDOW_S
+
+    # Faults: what a real unit lives through (the emulator's routes inject them).
 
     async def drop_streams(self) -> None:
         """Close every event stream, as a flaky network would."""
@@ -308,14 +310,14 @@ class UnitServer:
         if self._restart is not None:
             self._restart.cancel()
         self._restart = asyncio.get_running_loop().call_later(
-            seconds, self._in_background, self._listen_again
+            seconds, self.in_background, self._listen_again
         )
 
     async def _listen_again(self) -> None:
         self._restart = None
         await self.start()
 
-    def _in_background(self, work: Callable[[], Awaitable[None]]) -> None:
+    def in_background(self, work: Callable[[], Awaitable[None]]) -> None:
         """Run `work` after the current answer is sent, keeping the task alive."""
         task = asyncio.ensure_future(work())
         self._background.add(task)
@@ -403,12 +405,6 @@ class UnitServer:
             web.patch(f"{api}/charger", self._write(unit.charger.patch, "charger")),
             web.patch(f"{api}/device", self._write(self._rename, "device")),
             web.get(f"{api}/events", self._events),
-            web.post("/_emulator/button", self._button),
-            web.post("/_emulator/pairing", self._pairing),
-            web.post("/_emulator/faults", self._fault),
-            web.post("/_emulator/events", self._environment),
-            web.get("/_emulator/debug", self._debug),
-            web.get("/_emulator/history", self._history),
         ]
 
     def _check_token(self, request: web.Request) -> str:
@@ -445,10 +441,10 @@ class UnitServer:
     ) -> Handler:
         async def write(request: web.Request) -> web.StreamResponse:
             if body:
-                payload = await _json_body(request)
+                payload = await json_body(request)
             else:
                 # No body is needed; one holding fields is refused (section 1).
-                payload = await _json_body(request) if await request.read() else {}
+                payload = await json_body(request) if await request.read() else {}
                 refuse_unknown_fields(payload, set())
             before = self.unit.wire_state()[section]
             apply(payload)
@@ -462,7 +458,7 @@ class UnitServer:
                     },
                 }
             )
-            return web.json_response(await self._push_section(section, before))
+            return web.json_response(await self.push_section(section, before))
 
         return self._authed(write)
 
@@ -496,7 +492,7 @@ class UnitServer:
                             speaker.follow(await got.json())
                 except (aiohttp.ClientError, TimeoutError, ValueError) as err:
                     LOGGER.debug("%s: leader unreachable: %s", self.unit.name, err)
-                await self._push_section("speaker", before)
+                await self.push_section("speaker", before)
                 await asyncio.sleep(FOLLOW_POLL_S)
 
     async def _stream(self, request: web.Request) -> web.Response:
@@ -511,7 +507,7 @@ class UnitServer:
         self.unit.patch_device(body)
         if self.on_renamed is not None:
             on_renamed = self.on_renamed
-            self._in_background(lambda: on_renamed(self))
+            self.in_background(lambda: on_renamed(self))
 
     async def _info(self, _request: web.Request) -> web.Response:
         device = self.unit.wire_state()["device"]
@@ -523,7 +519,7 @@ class UnitServer:
     async def _pair(self, request: web.Request) -> web.Response:
         # The whole body is checked before the window: a refused request
         # leaves the press for the next one.
-        body = await _json_body(request)
+        body = await json_body(request)
         refuse_unknown_fields(body, {"client_name"})
         name = body.get("client_name")
         if not isinstance(name, str) or not 1 <= len(name) <= 64:
@@ -609,167 +605,11 @@ class UnitServer:
             elif message.type is WSMsgType.PONG:
                 last_pong = loop.time()
 
-    # Emulator control.
-
-    async def _button(self, _request: web.Request) -> web.Response:
-        self.press_button()
-        await self._send_event("button_pressed", {})
-        return web.json_response({"ok": True})
-
-    async def _pairing(self, request: web.Request) -> web.Response:
-        """Keep the pairing window open (as --auto-pair does), or only on a press."""
-        body = await _json_body(request)
-        refuse_unknown_fields(body, {"auto"})
-        auto = body.get("auto")
-        if not isinstance(auto, bool):
-            raise ApiError(400, "invalid_value", "auto must be true or false", "auto")
-        self.auto_pair = auto
-        return web.json_response({"ok": True})
-
-    async def _fault(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
-        fault = body.get("fault")
-        if fault == "drop_websocket":
-            await self.drop_streams()
-        elif fault == "refuse_connections":
-            seconds = _parameter(body, "seconds", 5.0)
-            asyncio.get_running_loop().call_soon(
-                self._in_background, lambda: self.refuse_connections(seconds)
-            )
-        elif fault == "slow":
-            self.delay_s = _parameter(body, "delay_s", 5.0)
-        elif fault == "reboot":
-            await self.reboot()
-        elif fault == "move":
-            host, port = self._move_target(body)
-            asyncio.get_running_loop().call_soon(
-                self._in_background, lambda: self.move(host, port)
-            )
-        elif fault == "revoke_tokens":
-            await self.revoke_tokens()
-        elif fault == "malformed_payloads":
-            self.garble_next = int(_parameter(body, "count", 1, whole=True))
-        elif fault == "out_of_range_payloads":
-            self.out_of_range_next = int(_parameter(body, "count", 1, whole=True))
-        elif fault == "clear":
-            self.delay_s = 0.0
-            self.garble_next = self.out_of_range_next = 0
-        else:
-            raise ApiError(400, "invalid_value", f"unknown fault {fault!r}", "fault")
-        return web.json_response({"ok": True})
-
-    def _move_target(self, body: dict[str, Any]) -> tuple[str, int]:
-        """Where a `move` goes: as told, or, told nothing, a free address."""
-        if "host" not in body and "port" not in body:
-            return self.free_address()
-        host = _host_parameter(body, self.host)
-        return host, int(_parameter(body, "port", self.port, whole=True))
-
-    async def _environment(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
-        event = body.get("event")
-        if event in ("phone_placed", "phone_removed"):
-            before = self.unit.wire_state()["charger"]
-            self.unit.charger.phone_present = event == "phone_placed"
-            await self._send_event(event, {})
-            await self._push_section("charger", before)
-        elif event == "client_join":
-            before = self.unit.wire_state()["wifi"]
-            now = self.unit.clock.now()
-            if (
-                client := self.unit.wifi.join(body.get("mac"), body.get("name"), now)
-            ) is not None:
-                await self._send_event("client_joined", {"mac": client.mac})
-                await self._push_section("wifi", before)
-        elif event == "client_leave":
-            before = self.unit.wire_state()["wifi"]
-            mac = str(body.get("mac", ""))
-            if self.unit.wifi.leave(mac):
-                await self._send_event("client_left", {"mac": mac})
-                await self._push_section("wifi", before)
-        elif event == "occupancy":
-            # null hands the room back to its household's own comings and goings.
-            self.unit.household.people_override = (
-                None
-                if "people" in body and body["people"] is None
-                else int(_parameter(body, "people", 0, whole=True))
-            )
-        elif event == "window_open":
-            minutes = _parameter(body, "minutes", 10.0)
-            self.unit.household.open_window(minutes, self.unit.clock.now())
-        elif event == "window_close":
-            self.unit.household.open_window(0.0, self.unit.clock.now())
-        else:
-            raise ApiError(400, "invalid_value", f"unknown event {event!r}", "event")
-        return web.json_response({"ok": True})
-
-    async def _history(self, _request: web.Request) -> web.Response:
-        return web.json_response({"hours": [hour.wire() for hour in self.past]})
-
-    async def _debug(self, _request: web.Request) -> web.Response:
-        unit = self.unit
-        return web.json_response(
-            {
-                "room_temperature": unit.room.temperature,
-                "target_temperature": unit.thermostat.target,
-                "hvac_mode": unit.thermostat.hvac_mode,
-                "power_w": unit.power_w,
-                "control": unit.control,
-                "people": unit.people,
-                "window_open": unit.household.window_open(unit.clock.now()),
-                "host": self.host,
-                "port": self.port,
-                "delay_s": self.delay_s,
-                "power_limit_w": unit.power_limit_w,
-                "requests": dict(self.requests),
-                "writes": list(self.write_log),
-            }
-        )
-
 
 class _RateLimitedError(Exception):
     def __init__(self, wait: float) -> None:
         super().__init__("rate limited")
         self.wait = wait
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiError(413, "payload_too_large", "the body is over 16 KiB")
-    # A zero-byte body is not JSON either (section 3.4).
-    raw = await request.read()
-    try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
-    except ValueError:
-        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the body must be a JSON object")
-    return body
-
-
-def _parameter(
-    body: dict[str, Any], key: str, default: float, *, whole: bool = False
-) -> float:
-    """A non-negative emulator-control parameter (400 invalid_value if not)."""
-    value = body.get(key, default)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
-        or (whole and value != int(value))
-    ):
-        kind = "a whole number" if whole else "a number"
-        raise ApiError(400, "invalid_value", f"{key} must be {kind} >= 0", key)
-    return float(value)
-
-
-def _host_parameter(body: dict[str, Any], default: str) -> str:
-    """The address a `move` goes to (400 invalid_value if not a string)."""
-    host = body.get("host", default)
-    if not isinstance(host, str) or not host:
-        raise ApiError(400, "invalid_value", "host must be an address", "host")
-    return host
 
 
 def free_port(host: str) -> int:
@@ -778,10 +618,6 @@ def free_port(host: str) -> int:
         probe.bind((host, 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(name)
 
 
 def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -7,10 +7,14 @@ that a bad field is refused with the same code and message wherever it is.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import json
 import math
 import re
 from typing import Any
 
+from aiohttp import web
+
+MAX_BODY = 16 * 1024
 PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
 
 
@@ -31,6 +35,25 @@ class ApiError(Exception):
 def invalid(field: str, why: str) -> ApiError:
     """400 invalid_value for `field`, saying `why` after its name."""
     return ApiError(400, "invalid_value", f"{field} {why}", field)
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's body: a JSON object of at most 16 KiB (section 3.4)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, "payload_too_large", "the body is over 16 KiB")
+    # A zero-byte body is not JSON either (section 3.4).
+    raw = await request.read()
+    try:
+        body = json.loads(raw, parse_constant=_refuse_constant)
+    except ValueError:
+        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    return body
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(name)
 
 
 def refuse_unknown_fields(body: Mapping[str, Any], allowed: set[str]) -> None:
