@@ -248,7 +248,9 @@ async def _verify(
                 await controller.connected.wait()
                 await asyncio.sleep(0.5)
     by_serial = {unit.unit.identity.serial: unit for unit in fleet.units}
-    lost_device = [s for s, t in expected.items() if by_serial[s].unit.target != t]
+    lost_device = [
+        s for s, t in expected.items() if by_serial[s].unit.thermostat.target != t
+    ]
     lost_cloud = [s for s, t in expected.items() if not held_by_cloud(s, t)]
     return lost_device, lost_cloud
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 import math
 import random
-from typing import Any, cast
+from typing import Any
 import uuid
 
 from simulator.clock import Clock
@@ -31,7 +31,7 @@ from .physics import (
     outdoor_temperature,
     room_use,
 )
-from .speaker import Media, Speaker, SpeakerGroup
+from .speaker import Speaker
 from .thermostat import Thermostat
 from .validation import check_fields, number, text
 from .wifi import AccessPoint, WifiClient
@@ -47,25 +47,6 @@ WINDOW_AIR_CHANGES_PER_H = 10.0
 ROOM_HEIGHT_M = 2.5
 AIR_HEAT_WH_PER_M3K = 0.34
 WINDOW_STEP_S = 30.0
-
-
-class _SectionField[T]:
-    """A section's attribute read (and written) as the unit's own.
-
-    The tests and benchmarks knew the unit as one flat object before its
-    sections had their own classes, and read it so (`unit.target`); the
-    simulator itself goes to the section that owns the attribute.
-    """
-
-    def __init__(self, section: str, name: str) -> None:
-        self.section = section
-        self.name = name
-
-    def __get__(self, unit: object, owner: type | None = None) -> T:
-        return cast("T", getattr(getattr(unit, self.section), self.name))
-
-    def __set__(self, unit: object, value: T) -> None:
-        setattr(getattr(unit, self.section), self.name, value)
 
 
 @dataclass(kw_only=True)
@@ -257,29 +238,6 @@ class QradUnitModel:
             ),
             "noise_db": round(min(noise, 120.0), 1),
         }
-
-    # The unit read flat, as the tests and benchmarks know it.
-
-    target = _SectionField[float]("thermostat", "target")
-    hvac_mode = _SectionField[str]("thermostat", "hvac_mode")
-    preset = _SectionField[str]("thermostat", "preset")
-    preset_temperatures = _SectionField[dict[str, float]](
-        "thermostat", "preset_temperatures"
-    )
-    boost_until = _SectionField[datetime | None]("thermostat", "boost_until")
-    speaker_power = _SectionField[bool]("speaker", "power")
-    speaker_state = _SectionField[str]("speaker", "state")
-    volume = _SectionField[float]("speaker", "volume")
-    muted = _SectionField[bool]("speaker", "muted")
-    source = _SectionField[str]("speaker", "source")
-    media = _SectionField[Media | None]("speaker", "media")
-    announcing = _SectionField[bool]("speaker", "announcing")
-    group = _SectionField[SpeakerGroup | None]("speaker", "group")
-    wifi_enabled = _SectionField[bool]("wifi", "enabled")
-    wifi_clients = _SectionField[list[WifiClient]]("wifi", "clients")
-    ssid = _SectionField[str]("wifi", "ssid")
-    charger_enabled = _SectionField[bool]("charger", "enabled")
-    cloud_connected = _SectionField[bool]("cloud", "connected")
 
     def patch_wifi(self, body: Mapping[str, Any]) -> None:
         """Access point on/off, SSID, passphrase."""

@@ -146,7 +146,7 @@ async def test_no_token_means_pair_first(qrad_unit: UnitServer) -> None:
             await device.set_charger(enabled=False)
         with pytest.raises(QradAuthenticationError, match="pair"):
             await device.listen(lambda _: None)
-    assert qrad_unit.unit.charger_enabled is True
+    assert qrad_unit.unit.charger.enabled is True
 
 
 # State and thermostat.
@@ -160,10 +160,10 @@ async def test_state_is_the_units_state(
     unit = qrad_unit.unit
     assert state.device.name == unit.name
     assert state.device.boot_id == unit.boot_id
-    assert state.thermostat.target_temperature == unit.target
-    assert state.thermostat.preset_temperatures == unit.preset_temperatures
+    assert state.thermostat.target_temperature == unit.thermostat.target
+    assert state.thermostat.preset_temperatures == unit.thermostat.preset_temperatures
     assert state.speaker.sources == ["network", "bluetooth"]
-    assert state.wifi.ssid == unit.ssid
+    assert state.wifi.ssid == unit.wifi.ssid
     cloud = unit.wire_state()["cloud"]
     assert (state.cloud.account, state.cloud.broker) == (
         cloud["account"],
@@ -186,7 +186,7 @@ async def test_thermostat_target_and_presets(
     assert thermostat.preset_temperatures[Preset.ECO] == 16.0
     thermostat = await device.set_thermostat(preset=Preset.NONE)
     assert (thermostat.preset, thermostat.target_temperature) == (Preset.NONE, 16.0)
-    assert qrad_unit.unit.target == 16.0
+    assert qrad_unit.unit.thermostat.target == 16.0
 
 
 async def test_preset_boost_boosts_by_default(device: QradDevice) -> None:
@@ -379,7 +379,7 @@ async def test_oversized_request_is_refused(
     with pytest.raises(QradRequestError) as caught:
         await device.play(MUSIC + "?" + "a" * 17_000)
     assert caught.value.code == "payload_too_large"
-    assert qrad_unit.unit.media is None
+    assert qrad_unit.unit.speaker.media is None
 
 
 # Wi-Fi, charger, name.

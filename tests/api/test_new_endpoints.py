@@ -152,10 +152,10 @@ async def test_a_speaker_group_over_the_lan(pair_of_units: list[UnitServer]) -> 
         assert followed.group.role is GroupRole.MEMBER
         await leader.play("http://radio.example/live.mp3", title="Live")
         async with asyncio.timeout(5):
-            while member_unit.unit.media is None:
+            while member_unit.unit.speaker.media is None:
                 await asyncio.sleep(0.1)
-        assert member_unit.unit.media.url == "http://radio.example/live.mp3"
-        assert member_unit.unit.speaker_state == "playing"
+        assert member_unit.unit.speaker.media.url == "http://radio.example/live.mp3"
+        assert member_unit.unit.speaker.state == "playing"
         state = await member.state()
         assert state.speaker.group is not None
         assert state.speaker.group.leader == leader_unit.unit.identity.serial
@@ -164,9 +164,9 @@ async def test_a_speaker_group_over_the_lan(pair_of_units: list[UnitServer]) -> 
         dissolved = await leader.lead_speaker_group([])
         assert dissolved.group is None
         async with asyncio.timeout(5):
-            while member_unit.unit.group is not None:
+            while member_unit.unit.speaker.group is not None:
                 await asyncio.sleep(0.1)
-        assert member_unit.unit.speaker_state == "idle"
+        assert member_unit.unit.speaker.state == "idle"
         left = await member.follow_speaker_group(None)
         assert left.group is None
 

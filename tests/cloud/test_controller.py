@@ -123,7 +123,7 @@ async def test_an_account_cannot_touch_another_accounts_qrads(
         seen = await foreign_topics(intruder, account_a, within_s=3)
     assert seen == []
     assert cloud_world.controller.scheduler.ledgers[serial_b].setpoint is None
-    assert unit_b.unit.hvac_mode == "heat"
+    assert unit_b.unit.thermostat.hvac_mode == "heat"
     assert unit_b.unit.power_w == before or unit_b.unit.power_w > 0
 
 

@@ -267,7 +267,10 @@ async def test_an_accelerated_world_heats_for_a_plan_made_on_the_wall_clock(
             "issued_at": _z(wall),
             "valid_until": _z(wall + timedelta(hours=24)),
             "changes": [
-                {"at": _z(change), "target_temperature": unit.unit.target + 2.0}
+                {
+                    "at": _z(change),
+                    "target_temperature": unit.unit.thermostat.target + 2.0,
+                }
             ],
         }
         topic = f"qrad/v1/acct/{account}/{serial}"

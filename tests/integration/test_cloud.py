@@ -144,7 +144,7 @@ async def test_account_asked_once_and_setpoints_reach_the_cloud(
         {ATTR_ENTITY_ID: entity_id, ATTR_TEMPERATURE: 27.5},
         blocking=True,
     )
-    assert first.unit.target == 27.5
+    assert first.unit.thermostat.target == 27.5
     await wait_for(
         hass,
         lambda: (
@@ -185,7 +185,7 @@ async def test_a_change_made_on_the_qrad_reaches_the_cloud_once(
     assert ledger.setpoint is not None
     first_seq = ledger.setpoint.seq
 
-    unit.unit.target = 23.5
+    unit.unit.thermostat.target = 23.5
     await unit.publish()
     await wait_for(
         hass,

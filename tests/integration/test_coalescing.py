@@ -74,7 +74,7 @@ async def test_a_drag_reaches_the_qrad_and_the_cloud_at_its_last_value(
 
     await drag(hass, entity_id, seconds=1.0)
 
-    assert unit.unit.target == DRAG[-1]
+    assert unit.unit.thermostat.target == DRAG[-1]
     assert hass.states.get(entity_id).attributes[ATTR_TEMPERATURE] == DRAG[-1]
     targets = written_targets(unit, log_before)
     assert targets[-1] == DRAG[-1]
@@ -111,7 +111,7 @@ async def test_a_slow_qrad_gets_few_writes(
     targets = written_targets(qrad_unit, log_before)
     assert targets[-1] == DRAG[-1]
     assert targets == sorted(targets)
-    assert qrad_unit.unit.target == DRAG[-1]
+    assert qrad_unit.unit.thermostat.target == DRAG[-1]
     assert hass.states.get(CLIMATE).attributes[ATTR_TEMPERATURE] == DRAG[-1]
 
 
@@ -135,7 +135,7 @@ async def test_rate_limited_and_busy_writes_are_retried_not_reauthenticated(
         {ATTR_ENTITY_ID: CLIMATE, ATTR_TEMPERATURE: 23.5},
         blocking=True,
     )
-    assert qrad_unit.unit.target == 23.5
+    assert qrad_unit.unit.thermostat.target == 23.5
     # Refused at least once (429), then written.
     assert qrad_unit.requests[THERMOSTAT] - limited_before >= 2
 
@@ -146,7 +146,7 @@ async def test_rate_limited_and_busy_writes_are_retried_not_reauthenticated(
         {ATTR_ENTITY_ID: CLIMATE, ATTR_TEMPERATURE: 19.0},
         blocking=True,
     )
-    assert qrad_unit.unit.target == 19.0
+    assert qrad_unit.unit.thermostat.target == 19.0
     assert init_integration.state is ConfigEntryState.LOADED
     assert not hass.config_entries.flow.async_progress()
 
@@ -172,4 +172,4 @@ async def test_a_write_that_cannot_be_made_fails_its_callers_only(
         {ATTR_ENTITY_ID: CLIMATE, ATTR_TEMPERATURE: 21.5},
         blocking=True,
     )
-    assert qrad_unit.unit.target == 21.5
+    assert qrad_unit.unit.thermostat.target == 21.5

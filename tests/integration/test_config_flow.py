@@ -258,5 +258,5 @@ async def test_options_write_preset_temperatures(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert init_integration.options[CONF_PRESET_TEMPERATURES]["eco"] == 16.5
-    assert qrad_unit.unit.preset_temperatures["eco"] == 16.5
-    assert qrad_unit.unit.preset_temperatures["comfort"] == 21.0
+    assert qrad_unit.unit.thermostat.preset_temperatures["eco"] == 16.5
+    assert qrad_unit.unit.thermostat.preset_temperatures["comfort"] == 21.0

@@ -179,7 +179,7 @@ async def test_the_room_stays_warm_and_nothing_is_lost_without_the_cloud(
 
     # A new setpoint meanwhile: on the Q.rad at once, waiting for the cloud.
     await set_target(hass, entity_id, target + 1.0)
-    assert model.target == target + 1.0
+    assert model.thermostat.target == target + 1.0
     assert hub.outbox.pending[model.identity.serial].target_temperature == target + 1.0
 
     # The cloud is back: the issue goes by itself, the latest setpoint arrives.

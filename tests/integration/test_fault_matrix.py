@@ -65,7 +65,7 @@ async def test_after_each_fault_the_thermostat_follows_and_obeys(
     await inject(qrad_unit, fault)
     if fault["fault"] == "refuse_connections":
         await qrad_unit.drop_streams()
-    qrad_unit.unit.target = 23.0
+    qrad_unit.unit.thermostat.target = 23.0
     await qrad_unit.publish()
     await wait_for(
         hass,
@@ -82,7 +82,7 @@ async def test_after_each_fault_the_thermostat_follows_and_obeys(
             {ATTR_ENTITY_ID: CLIMATE, ATTR_TEMPERATURE: target},
             blocking=True,
         )
-    assert qrad_unit.unit.target == 21.5
+    assert qrad_unit.unit.thermostat.target == 21.5
     await wait_for(
         hass, lambda: hass.states.get(CLIMATE).attributes[ATTR_TEMPERATURE] == 21.5
     )

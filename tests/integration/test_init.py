@@ -52,7 +52,7 @@ async def test_setup_and_unload(
     assert device.sw_version == "3.4.1"
     state = hass.states.get(CLIMATE)
     assert state is not None
-    assert state.attributes[ATTR_TEMPERATURE] == qrad_unit.unit.target
+    assert state.attributes[ATTR_TEMPERATURE] == qrad_unit.unit.thermostat.target
     assert state.attributes[ATTR_HVAC_ACTION] in ("heating", "idle")
     temperature = hass.states.get("sensor.living_room_temperature")
     assert temperature is not None
@@ -86,13 +86,13 @@ async def test_a_mode_of_a_newer_firmware_shows_as_unknown_and_nothing_else_stop
     """A mode the integration does not know: the thermostat says unknown, not gone."""
     coordinator = init_integration.runtime_data
     await wait_for(hass, lambda: coordinator.push_connected)
-    qrad_unit.unit.hvac_mode = "dehumidify"
-    qrad_unit.unit.target = 22.5
+    qrad_unit.unit.thermostat.hvac_mode = "dehumidify"
+    qrad_unit.unit.thermostat.target = 22.5
     await qrad_unit.publish()
     await wait_for(hass, lambda: hass.states.get(CLIMATE).state == "unknown")
     state = hass.states.get(CLIMATE)
     assert state.attributes[ATTR_TEMPERATURE] == 22.5
-    qrad_unit.unit.hvac_mode = "heat"
+    qrad_unit.unit.thermostat.hvac_mode = "heat"
     await qrad_unit.publish()
     await wait_for(hass, lambda: hass.states.get(CLIMATE).state == "heat")
 
@@ -107,7 +107,7 @@ async def test_setpoint_reaches_the_qrad(
         {ATTR_ENTITY_ID: CLIMATE, ATTR_TEMPERATURE: 22.5},
         blocking=True,
     )
-    assert qrad_unit.unit.target == 22.5
+    assert qrad_unit.unit.thermostat.target == 22.5
     assert hass.states.get(CLIMATE).attributes[ATTR_PRESET_MODE] == "none"
     await hass.services.async_call(
         CLIMATE_DOMAIN,
@@ -115,7 +115,7 @@ async def test_setpoint_reaches_the_qrad(
         {ATTR_ENTITY_ID: CLIMATE, ATTR_PRESET_MODE: "eco"},
         blocking=True,
     )
-    assert qrad_unit.unit.target == 17.5
+    assert qrad_unit.unit.thermostat.target == 17.5
     assert hass.states.get(CLIMATE).attributes[ATTR_TEMPERATURE] == 17.5
 
 
@@ -124,7 +124,7 @@ async def test_changes_on_the_qrad_are_pushed(
 ) -> None:
     """A change made on the unit itself shows up without polling."""
     await wait_for(hass, lambda: init_integration.runtime_data.push_connected)
-    qrad_unit.unit.target = 24.0
+    qrad_unit.unit.thermostat.target = 24.0
     await qrad_unit.publish()
     await wait_for(
         hass, lambda: hass.states.get(CLIMATE).attributes[ATTR_TEMPERATURE] == 24.0
@@ -163,7 +163,7 @@ async def test_only_what_changed_is_written(
 
     hass.bus.async_listen(EVENT_STATE_REPORTED, on_reported, is_ours)
     hass.bus.async_listen(EVENT_STATE_CHANGED, on_changed, is_ours)
-    qrad_unit.unit.target = 24.0
+    qrad_unit.unit.thermostat.target = 24.0
     await qrad_unit.publish()
     # A few of the unit's own ticks (60x): meters, power, compute move.
     await wait_for(hass, lambda: "sensor.living_room_energy" in changed)

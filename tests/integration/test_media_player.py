@@ -93,29 +93,29 @@ async def test_power_volume_mute_and_source(
     assert speaker(hass)["source_list"] == ["network", "bluetooth"]
 
     await call(hass, SERVICE_TURN_OFF)
-    assert not unit.speaker_power
+    assert not unit.speaker.power
     assert speaker(hass)["state"] == MediaPlayerState.OFF
     await call(hass, SERVICE_TURN_ON)
-    assert unit.speaker_power
+    assert unit.speaker.power
     assert speaker(hass)["state"] == MediaPlayerState.IDLE
 
     await call(hass, SERVICE_VOLUME_SET, **{ATTR_MEDIA_VOLUME_LEVEL: 0.55})
-    assert unit.volume == 0.55
+    assert unit.speaker.volume == 0.55
     await call(hass, SERVICE_VOLUME_UP)
-    assert unit.volume == pytest.approx(0.65)
+    assert unit.speaker.volume == pytest.approx(0.65)
     assert speaker(hass)[ATTR_MEDIA_VOLUME_LEVEL] == pytest.approx(0.65)
     await call(hass, SERVICE_VOLUME_MUTE, **{ATTR_MEDIA_VOLUME_MUTED: True})
-    assert unit.muted
+    assert unit.speaker.muted
     assert speaker(hass)[ATTR_MEDIA_VOLUME_MUTED] is True
 
     await call(hass, SERVICE_SELECT_SOURCE, **{ATTR_INPUT_SOURCE: "bluetooth"})
-    assert unit.source == "bluetooth"
+    assert unit.speaker.source == "bluetooth"
     assert speaker(hass)[ATTR_INPUT_SOURCE] == "bluetooth"
     with pytest.raises(ServiceValidationError) as refused:
         await call(hass, SERVICE_SELECT_SOURCE, **{ATTR_INPUT_SOURCE: "vinyl"})
     assert refused.value.translation_key == "invalid_request"
     assert "source must be one of" in str(refused.value)
-    assert unit.source == "bluetooth"
+    assert unit.speaker.source == "bluetooth"
 
 
 async def test_play_pause_resume_stop(
@@ -132,19 +132,22 @@ async def test_play_pause_resume_stop(
             ATTR_MEDIA_EXTRA: {"title": "Morning radio"},
         },
     )
-    assert unit.media is not None
-    assert (unit.media.url, unit.media.title) == (RADIO, "Morning radio")
+    assert unit.speaker.media is not None
+    assert (unit.speaker.media.url, unit.speaker.media.title) == (
+        RADIO,
+        "Morning radio",
+    )
     assert speaker(hass)["state"] == MediaPlayerState.PLAYING
     assert speaker(hass)[ATTR_MEDIA_TITLE] == "Morning radio"
     assert speaker(hass)[ATTR_MEDIA_CONTENT_ID] == RADIO
 
     await call(hass, SERVICE_MEDIA_PAUSE)
-    assert unit.speaker_state == "paused"
+    assert unit.speaker.state == "paused"
     assert speaker(hass)["state"] == MediaPlayerState.PAUSED
     await call(hass, SERVICE_MEDIA_PLAY)
-    assert unit.speaker_state == "playing"
+    assert unit.speaker.state == "playing"
     await call(hass, SERVICE_MEDIA_STOP)
-    assert unit.media is None
+    assert unit.speaker.media is None
     assert speaker(hass)["state"] == MediaPlayerState.IDLE
     assert ATTR_MEDIA_TITLE not in speaker(hass)
 
@@ -174,7 +177,7 @@ async def test_announcement_gives_the_music_back(
             ATTR_MEDIA_ANNOUNCE: True,
         },
     )
-    assert unit.announcing
+    assert unit.speaker.announcing
     assert speaker(hass)["announcing"] is True
     assert speaker(hass)[ATTR_MEDIA_CONTENT_ID] == CHIME
 
@@ -182,7 +185,7 @@ async def test_announcement_gives_the_music_back(
     await wait_for(hass, lambda: speaker(hass)["announcing"] is False, limit=10)
     assert speaker(hass)["state"] == MediaPlayerState.PLAYING
     assert speaker(hass)[ATTR_MEDIA_CONTENT_ID] == RADIO
-    assert not unit.announcing
+    assert not unit.speaker.announcing
 
 
 async def test_pushed_from_the_qrad(
@@ -191,7 +194,7 @@ async def test_pushed_from_the_qrad(
     """Volume and playback changed on the Q.rad itself show up at once."""
     await wait_for(hass, lambda: init_integration.runtime_data.push_connected)
     unit = qrad_unit.unit
-    unit.volume = 0.8
+    unit.speaker.volume = 0.8
     unit.play({"url": RADIO, "title": "Played on the unit"})
     await qrad_unit.publish()
     await wait_for(
@@ -235,9 +238,9 @@ async def test_plays_and_announces_home_assistant_media(
         },
     )
     unit = qrad_unit.unit
-    assert unit.announcing
-    assert unit.media is not None
-    assert unit.media.url.startswith(f"{HA_URL}/media/local/chime.mp3?authSig=")
+    assert unit.speaker.announcing
+    assert unit.speaker.media is not None
+    assert unit.speaker.media.url.startswith(f"{HA_URL}/media/local/chime.mp3?authSig=")
     # The signature reaches the Q.rad, not the state (nor the recorder).
     assert speaker(hass)[ATTR_MEDIA_CONTENT_ID] == f"{HA_URL}/media/local/chime.mp3"
 

@@ -56,7 +56,7 @@ async def test_set_plan_reaches_the_cloud_and_the_thermostat_shows_it(
     ledger = cloud_world.controller.scheduler.ledgers[unit.unit.identity.serial]
     await wait_for(hass, lambda: ledger.plan is not None)
     assert ledger.plan is not None
-    comfort = unit.unit.preset_temperatures["comfort"]
+    comfort = unit.unit.thermostat.preset_temperatures["comfort"]
     # The emulated controller keeps plans on its own (60x) clock.
     wall = cloud_world.controller.clock.real
     assert [(wall(c.at), c.target_temperature) for c in ledger.plan.changes] == [
@@ -201,7 +201,7 @@ async def test_a_schedule_chosen_in_the_options_becomes_the_plan(
         },
     )
     await hass.async_block_till_done()
-    presets = unit.unit.preset_temperatures
+    presets = unit.unit.thermostat.preset_temperatures
     ledger = cloud_world.controller.scheduler.ledgers[unit.unit.identity.serial]
 
     wall = cloud_world.controller.clock.real
@@ -251,12 +251,12 @@ async def test_the_qrad_takes_the_presets_of_the_schedule(
         },
     )
     await hass.async_block_till_done()
-    assert unit.unit.preset == "comfort"
+    assert unit.unit.thermostat.preset == "comfort"
 
     await _update_schedule(hass, hass_ws_client, schedule_id, "00:00:00", "24:00:00")
-    await wait_for(hass, lambda: unit.unit.preset == "away")
+    await wait_for(hass, lambda: unit.unit.thermostat.preset == "away")
     await _update_schedule(hass, hass_ws_client, schedule_id, None, None)
-    await wait_for(hass, lambda: unit.unit.preset == "eco")
+    await wait_for(hass, lambda: unit.unit.thermostat.preset == "eco")
 
 
 async def test_a_qrad_in_auto_sends_its_day_program_and_withdraws_it(
@@ -282,7 +282,7 @@ async def test_a_qrad_in_auto_sends_its_day_program_and_withdraws_it(
     plan = ledger.plan
     assert plan is not None
     assert plan.source == "device"
-    presets = unit.unit.preset_temperatures
+    presets = unit.unit.thermostat.preset_temperatures
     local = [
         (dt_util.as_local(wall(change.at)), change.target_temperature)
         for change in plan.changes

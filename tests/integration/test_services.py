@@ -28,9 +28,9 @@ async def test_boost_a_thermostat(
     """The Q.rad holds its target plus delta, in the boost preset."""
     unit = qrad_unit.unit
     await boost(hass, **{ATTR_ENTITY_ID: CLIMATE, "minutes": 30, "delta": 1.5})
-    assert unit.preset == "boost"
-    assert unit.target == 21.5
-    assert unit.boost_until is not None
+    assert unit.thermostat.preset == "boost"
+    assert unit.thermostat.target == 21.5
+    assert unit.thermostat.boost_until is not None
     state = hass.states.get(CLIMATE)
     assert state is not None
     assert state.attributes[ATTR_PRESET_MODE] == "boost"
@@ -46,8 +46,8 @@ async def test_boost_a_device_with_the_default_delta(
     )
     assert device is not None
     await boost(hass, **{ATTR_DEVICE_ID: device.id, "minutes": 10})
-    assert qrad_unit.unit.preset == "boost"
-    assert qrad_unit.unit.target == 22.0
+    assert qrad_unit.unit.thermostat.preset == "boost"
+    assert qrad_unit.unit.thermostat.target == 22.0
 
 
 async def test_delta_off_the_half_degree_steps_is_refused(
@@ -61,7 +61,7 @@ async def test_delta_off_the_half_degree_steps_is_refused(
         "A boost raises the target by 0.5 to 5 °C in steps of 0.5 °C;"
         " 0.7 °C is not one of them"  # Home Assistant drops the final stop.
     )
-    assert qrad_unit.unit.preset == "comfort"
+    assert qrad_unit.unit.thermostat.preset == "comfort"
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ async def test_out_of_range_is_refused(
     """Minutes 1-240 and delta 0.5-5.0 are checked by the action's schema."""
     with pytest.raises(vol.Invalid):
         await boost(hass, **{ATTR_ENTITY_ID: CLIMATE, **data})
-    assert qrad_unit.unit.preset == "comfort"
+    assert qrad_unit.unit.thermostat.preset == "comfort"
 
 
 async def test_action_exists_without_any_qrad(
@@ -95,4 +95,4 @@ async def test_action_exists_without_any_qrad(
     assert hass.services.has_service(DOMAIN, "boost")
     # The unloaded Q.rad's thermostat is not an entity any more: nothing to boost.
     await boost(hass, **{ATTR_ENTITY_ID: CLIMATE, "minutes": 30})
-    assert qrad_unit.unit.preset == "comfort"
+    assert qrad_unit.unit.thermostat.preset == "comfort"

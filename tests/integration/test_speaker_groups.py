@@ -86,10 +86,10 @@ async def test_a_group_plays_and_announces_together(
     await call(hass, SERVICE_JOIN, entity_id=leader, group_members=[member])
     assert members(hass, leader) == [leader, member]
     assert members(hass, member) == [leader, member]
-    assert leader_unit.unit.group is not None
-    assert leader_unit.unit.group.role == "leader"
-    assert member_unit.unit.group is not None
-    assert member_unit.unit.group.leader == leader_unit.unit.identity.serial
+    assert leader_unit.unit.speaker.group is not None
+    assert leader_unit.unit.speaker.group.role == "leader"
+    assert member_unit.unit.speaker.group is not None
+    assert member_unit.unit.speaker.group.leader == leader_unit.unit.identity.serial
 
     # What the leader plays, the member plays, where the leader plays it.
     await call(
@@ -101,17 +101,21 @@ async def test_a_group_plays_and_announces_together(
     await wait_for(
         hass,
         lambda: (
-            member_unit.unit.media is not None
-            and member_unit.unit.media.url == RADIO
-            and member_unit.unit.speaker_state == "playing"
+            member_unit.unit.speaker.media is not None
+            and member_unit.unit.speaker.media.url == RADIO
+            and member_unit.unit.speaker.state == "playing"
         ),
     )
     await wait_for(hass, lambda: hass.states.get(member).state == "playing")
-    assert member_unit.unit.media is not None
-    assert leader_unit.unit.media is not None
+    assert member_unit.unit.speaker.media is not None
+    assert leader_unit.unit.speaker.media is not None
     # Within one tick of the emulated units (60 s of their time).
     assert (
-        abs(member_unit.unit.media.position_s - leader_unit.unit.media.position_s) <= 61
+        abs(
+            member_unit.unit.speaker.media.position_s
+            - leader_unit.unit.speaker.media.position_s
+        )
+        <= 61
     )
 
     # An announcement to the leader is heard in the whole group, then the music.
@@ -128,17 +132,17 @@ async def test_a_group_plays_and_announces_together(
     await wait_for(
         hass,
         lambda: (
-            member_unit.unit.announcing
-            and member_unit.unit.media is not None
-            and member_unit.unit.media.url == CHIME
+            member_unit.unit.speaker.announcing
+            and member_unit.unit.speaker.media is not None
+            and member_unit.unit.speaker.media.url == CHIME
         ),
     )
     await wait_for(
         hass,
         lambda: (
-            not member_unit.unit.announcing
-            and member_unit.unit.media is not None
-            and member_unit.unit.media.url == RADIO
+            not member_unit.unit.speaker.announcing
+            and member_unit.unit.speaker.media is not None
+            and member_unit.unit.speaker.media.url == RADIO
         ),
     )
 
@@ -154,10 +158,10 @@ async def test_a_group_plays_and_announces_together(
 
     # The member leaves: it falls silent; the leader, alone, has no group.
     await call(hass, SERVICE_UNJOIN, entity_id=member)
-    assert member_unit.unit.group is None
-    assert member_unit.unit.speaker_state == "idle"
-    assert leader_unit.unit.group is None
-    assert leader_unit.unit.speaker_state == "playing"
+    assert member_unit.unit.speaker.group is None
+    assert member_unit.unit.speaker.state == "idle"
+    assert leader_unit.unit.speaker.group is None
+    assert leader_unit.unit.speaker.state == "playing"
     assert members(hass, leader) == []
     assert members(hass, member) == []
 
@@ -172,8 +176,8 @@ async def test_the_leader_unjoining_dissolves_the_group(
 
     await call(hass, SERVICE_JOIN, entity_id=leader, group_members=[member])
     await call(hass, SERVICE_UNJOIN, entity_id=leader)
-    assert leader_unit.unit.group is None
-    assert member_unit.unit.group is None
+    assert leader_unit.unit.speaker.group is None
+    assert member_unit.unit.speaker.group is None
     assert members(hass, member) == []
 
     # Joined again; the member plays something itself: it leaves the group.
@@ -184,11 +188,11 @@ async def test_the_leader_unjoining_dissolves_the_group(
         entity_id=member,
         **{ATTR_MEDIA_CONTENT_TYPE: MediaType.MUSIC, ATTR_MEDIA_CONTENT_ID: CHIME},
     )
-    assert member_unit.unit.group is None
+    assert member_unit.unit.speaker.group is None
     await wait_for(hass, lambda: members(hass, member) == [])
     # Its old leader learns it when it next reads a state: the member polls no more.
-    assert member_unit.unit.media is not None
-    assert member_unit.unit.media.url == CHIME
+    assert member_unit.unit.speaker.media is not None
+    assert member_unit.unit.speaker.media.url == CHIME
     # And the leader dissolves what is left.
     await call(hass, SERVICE_UNJOIN, entity_id=leader)
-    assert leader_unit.unit.group is None
+    assert leader_unit.unit.speaker.group is None

@@ -96,7 +96,7 @@ async def test_switches_are_settings(
         entry = registry.async_get(entity_id)
         assert entry is not None, entity_id
         assert entry.entity_category == category, entity_id
-    assert state(hass, SSID) == qrad_unit.unit.ssid
+    assert state(hass, SSID) == qrad_unit.unit.wifi.ssid
     assert state(hass, ACCESS_POINT) == STATE_ON
 
 
@@ -121,15 +121,15 @@ async def test_access_point_off_disconnects_its_clients(
     assert state(hass, CLIENTS) == "1"
 
     await switch(hass, SERVICE_TURN_OFF, ACCESS_POINT)
-    assert not qrad_unit.unit.wifi_enabled
+    assert not qrad_unit.unit.wifi.enabled
     assert state(hass, ACCESS_POINT) == STATE_OFF
     assert state(hass, CLIENTS) == "0"
     assert state(hass, tracker) == STATE_NOT_HOME
     await emulate(qrad_unit, event="client_join", mac=PHONE_MAC)
-    assert qrad_unit.unit.wifi_clients == []
+    assert qrad_unit.unit.wifi.clients == []
 
     await switch(hass, SERVICE_TURN_ON, ACCESS_POINT)
-    assert qrad_unit.unit.wifi_enabled
+    assert qrad_unit.unit.wifi.enabled
     assert state(hass, ACCESS_POINT) == STATE_ON
     await emulate(qrad_unit, event="client_join", mac=PHONE_MAC, name="annas-phone")
     await wait_for(hass, lambda: state(hass, tracker) == STATE_HOME)
@@ -155,7 +155,7 @@ async def test_charger(
     assert float(state(hass, CHARGER_POWER)) == 7.5
 
     await switch(hass, SERVICE_TURN_OFF, CHARGER)
-    assert not qrad_unit.unit.charger_enabled
+    assert not qrad_unit.unit.charger.enabled
     assert state(hass, CHARGER) == STATE_OFF
     assert state(hass, CHARGING) == STATE_OFF
     assert float(state(hass, CHARGER_POWER)) == 0.0

@@ -148,7 +148,7 @@ async def test_a_sharp_drop_pauses_heating_and_compute_then_restores(
     await emulate(unit, event="window_open", minutes=30)
     await wait_for(hass, lambda: state(hass, window) == STATE_ON)
     # Paused: off on the Q.rad and in the cloud; the owner's mode is untouched.
-    await wait_for(hass, lambda: unit.unit.hvac_mode == "off")
+    await wait_for(hass, lambda: unit.unit.thermostat.hvac_mode == "off")
     assert state(hass, climate) == HVACMode.HEAT
     await wait_for(
         hass, lambda: attribute(hass, climate, ATTR_HVAC_ACTION) == HVACAction.OFF
@@ -167,8 +167,8 @@ async def test_a_sharp_drop_pauses_heating_and_compute_then_restores(
     assert state(hass, window) == STATE_ON
     await later(hass, 16)
     await wait_for(hass, lambda: state(hass, window) == STATE_OFF)
-    await wait_for(hass, lambda: unit.unit.hvac_mode == "heat")
-    assert unit.unit.target == 25.0
+    await wait_for(hass, lambda: unit.unit.thermostat.hvac_mode == "heat")
+    assert unit.unit.thermostat.target == 25.0
     await wait_for(
         hass,
         lambda: ledger.setpoint is not None and ledger.setpoint.hvac_mode == "heat",
@@ -182,17 +182,17 @@ async def test_the_switch_bypasses_detection(
     await heat_to(hass, CLIMATE, 25.0)
     await emulate(qrad_unit, event="window_open", minutes=60)
     await wait_for(hass, lambda: state(hass, WINDOW) == STATE_ON)
-    await wait_for(hass, lambda: qrad_unit.unit.hvac_mode == "off")
+    await wait_for(hass, lambda: qrad_unit.unit.thermostat.hvac_mode == "off")
 
     await call(hass, SWITCH_DOMAIN, SERVICE_TURN_OFF, entity_id=DETECTION)
     assert state(hass, DETECTION) == STATE_OFF
     assert state(hass, WINDOW) == STATE_OFF
-    assert qrad_unit.unit.hvac_mode == "heat"
+    assert qrad_unit.unit.thermostat.hvac_mode == "heat"
     before = qrad_unit.unit.room.temperature
     await wait_for(hass, lambda: qrad_unit.unit.room.temperature < before - 1.0)
     await hass.async_block_till_done()
     assert state(hass, WINDOW) == STATE_OFF
-    assert qrad_unit.unit.hvac_mode == "heat"
+    assert qrad_unit.unit.thermostat.hvac_mode == "heat"
     assert attribute(hass, CLIMATE, ATTR_HVAC_ACTION) == HVACAction.HEATING
     # Kept across a restart of the entry.
     assert await hass.config_entries.async_reload(init_integration.entry_id)
@@ -209,7 +209,7 @@ async def test_a_mode_chosen_during_the_pause_is_the_one_restored(
     await heat_to(hass, CLIMATE, 25.0)
     await emulate(qrad_unit, event="window_open", minutes=30)
     await wait_for(hass, lambda: state(hass, WINDOW) == STATE_ON)
-    await wait_for(hass, lambda: qrad_unit.unit.hvac_mode == "off")
+    await wait_for(hass, lambda: qrad_unit.unit.thermostat.hvac_mode == "off")
     await emulate(qrad_unit, event="window_close")
 
     await call(
@@ -220,7 +220,7 @@ async def test_a_mode_chosen_during_the_pause_is_the_one_restored(
         hvac_mode=HVACMode.AUTO,
     )
     assert state(hass, CLIMATE) == HVACMode.AUTO
-    assert qrad_unit.unit.hvac_mode == "off"
+    assert qrad_unit.unit.thermostat.hvac_mode == "off"
     # A target is written at once; the mode waits.
     await call(
         hass,
@@ -229,12 +229,12 @@ async def test_a_mode_chosen_during_the_pause_is_the_one_restored(
         entity_id=CLIMATE,
         temperature=24.0,
     )
-    assert qrad_unit.unit.target == 24.0
-    assert qrad_unit.unit.hvac_mode == "off"
+    assert qrad_unit.unit.thermostat.target == 24.0
+    assert qrad_unit.unit.thermostat.hvac_mode == "off"
     assert state(hass, CLIMATE) == HVACMode.AUTO
 
     await later(hass, 16)
-    await wait_for(hass, lambda: qrad_unit.unit.hvac_mode == "auto")
+    await wait_for(hass, lambda: qrad_unit.unit.thermostat.hvac_mode == "auto")
     assert state(hass, WINDOW) == STATE_OFF
     assert state(hass, CLIMATE) == HVACMode.AUTO
 
@@ -246,16 +246,16 @@ async def test_a_pause_survives_a_restart(
     await heat_to(hass, CLIMATE, 25.0)
     await emulate(qrad_unit, event="window_open", minutes=30)
     await wait_for(hass, lambda: state(hass, WINDOW) == STATE_ON)
-    await wait_for(hass, lambda: qrad_unit.unit.hvac_mode == "off")
+    await wait_for(hass, lambda: qrad_unit.unit.thermostat.hvac_mode == "off")
     await emulate(qrad_unit, event="window_close")
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
-    assert qrad_unit.unit.hvac_mode == "off"
+    assert qrad_unit.unit.thermostat.hvac_mode == "off"
     assert state(hass, WINDOW) == STATE_ON
     assert state(hass, CLIMATE) == HVACMode.HEAT
 
     await later(hass, 16)
-    await wait_for(hass, lambda: qrad_unit.unit.hvac_mode == "heat")
+    await wait_for(hass, lambda: qrad_unit.unit.thermostat.hvac_mode == "heat")
     assert state(hass, WINDOW) == STATE_OFF
 
 
@@ -281,17 +281,17 @@ async def test_a_window_contact_pauses_until_it_closes(
     )
     await wait_for(hass, lambda: state(hass, WINDOW) == STATE_ON)
     assert attribute(hass, WINDOW, "cause") == "contact"
-    await wait_for(hass, lambda: qrad_unit.unit.hvac_mode == "off")
+    await wait_for(hass, lambda: qrad_unit.unit.thermostat.hvac_mode == "off")
     # However long it stays open, the heating waits for it.
     await later(hass, 60)
-    assert qrad_unit.unit.hvac_mode == "off"
+    assert qrad_unit.unit.thermostat.hvac_mode == "off"
 
     hass.states.async_set(
         CONTACT, STATE_OFF, {ATTR_DEVICE_CLASS: BinarySensorDeviceClass.WINDOW}
     )
-    await wait_for(hass, lambda: qrad_unit.unit.hvac_mode == "heat")
+    await wait_for(hass, lambda: qrad_unit.unit.thermostat.hvac_mode == "heat")
     assert state(hass, WINDOW) == STATE_OFF
-    assert qrad_unit.unit.target == 21.0
+    assert qrad_unit.unit.thermostat.target == 21.0
 
     # Cleared in the options: the contact no longer counts.
     await set_options(hass, init_integration)
@@ -301,7 +301,7 @@ async def test_a_window_contact_pauses_until_it_closes(
     )
     await hass.async_block_till_done()
     assert state(hass, WINDOW) == STATE_OFF
-    assert qrad_unit.unit.hvac_mode == "heat"
+    assert qrad_unit.unit.thermostat.hvac_mode == "heat"
 
 
 async def test_no_pause_when_heating_is_off(

@@ -23,7 +23,7 @@ def _unit() -> QradUnitModel:
 def test_a_week_of_past_fills_the_meter_hour_by_hour() -> None:
     """Whole hours, oldest first, a meter that never falls and ends on the unit's."""
     unit = _unit()
-    unit.target, unit.preset = 21.5, "none"
+    unit.thermostat.target, unit.thermostat.preset = 21.5, "none"
     hours = live_past(unit, timedelta(days=7))
     assert len(hours) in (167, 168)
     starts = [hour.start for hour in hours]
@@ -39,7 +39,11 @@ def test_a_week_of_past_fills_the_meter_hour_by_hour() -> None:
     means = [hour.temperature_mean for hour in hours[-48:]]
     assert max(means) - min(means) > 1.0
     # The owner's settings are as they were.
-    assert (unit.hvac_mode, unit.target, unit.preset) == ("heat", 21.5, "none")
+    assert (
+        unit.thermostat.hvac_mode,
+        unit.thermostat.target,
+        unit.thermostat.preset,
+    ) == ("heat", 21.5, "none")
 
 
 async def test_the_history_route_serves_the_past() -> None:

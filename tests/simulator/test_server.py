@@ -728,14 +728,14 @@ async def test_announcement_ends_and_gives_the_music_back(
     model = qrad_unit.unit
     model.play({"url": "http://music.example/radio.mp3"})
     model.play({"url": "http://tts.example/hello.mp3", "announce": True})
-    assert model.announcing
+    assert model.speaker.announcing
     model.step(60.0)
-    assert model.announcing
+    assert model.speaker.announcing
     model.step(1.0)
-    assert not model.announcing
-    assert model.media is not None
-    assert model.media.url == "http://music.example/radio.mp3"
-    assert model.speaker_state == "playing"
+    assert not model.speaker.announcing
+    assert model.speaker.media is not None
+    assert model.speaker.media.url == "http://music.example/radio.mp3"
+    assert model.speaker.state == "playing"
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ async def retained_availability(world: CloudWorld, serial: str) -> bytes:
 async def linked(unit: QradUnitModel) -> None:
     """Wait until the unit's link is up."""
     async with asyncio.timeout(5):
-        while not unit.cloud_connected:
+        while not unit.cloud.connected:
             await asyncio.sleep(0.02)
 
 
