@@ -1,21 +1,22 @@
-"""Config flow for Q.rad: discovery or an address, then pairing by a button press."""
+"""Config flow for Q.rad: discovery or an address, then pairing by a button press.
+
+The first Q.rad of a cloud account also asks for that account (account_form);
+the options of both kinds of entry are options_flow's.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-import ssl
 import time
 from typing import Any, override
 
 from homeassistant.components import onboarding
-from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlowWithReload,
 )
 from homeassistant.const import (
     CONF_HOST,
@@ -23,29 +24,19 @@ from homeassistant.const import (
     CONF_PASSWORD,
     CONF_PORT,
     CONF_TOKEN,
-    CONF_VERIFY_SSL,
 )
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.selector import (
-    EntitySelector,
-    EntitySelectorConfig,
-    EntityWithDeviceFilterSelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import probatio as vol
 
+from .account_form import (
+    ACCOUNT_SCHEMA,
+    PASSWORD_SCHEMA,
+    account_entry_data,
+    async_check_account,
+)
 from .api import (
     DeviceInfo,
     QradAuthenticationError,
@@ -56,37 +47,15 @@ from .api import (
     QradUnsupportedError,
     parse_txt,
 )
-from .api.cloud import QradCloud
-from .api.outbox import MemoryStore, Outbox
 from .const import (
     ACCOUNT_UNIQUE_ID_PREFIX,
     CLIENT_NAME,
     CONF_ACCOUNT,
     CONF_BROKER,
-    CONF_CA_CERTIFICATE,
-    CONF_CLOUD_ISSUE_MINUTES,
     CONF_KIND,
-    CONF_PRESET_TEMPERATURES,
-    CONF_SCHEDULE,
-    CONF_SCHEDULE_OFF,
-    CONF_SCHEDULE_ON,
     CONF_SERIAL,
-    CONF_STALE_DAYS,
     CONF_TOKEN_ID,
-    CONF_TRACK_CLIENTS,
-    CONF_TRACKED_CLIENTS,
-    CONF_WINDOW_DROP,
-    CONF_WINDOW_MINUTES,
-    CONF_WINDOW_PAUSE,
-    CONF_WINDOW_SENSOR,
-    DEFAULT_CLOUD_ISSUE_MINUTES,
     DEFAULT_PORT,
-    DEFAULT_SCHEDULE_OFF,
-    DEFAULT_SCHEDULE_ON,
-    DEFAULT_STALE_DAYS,
-    DEFAULT_WINDOW_DROP,
-    DEFAULT_WINDOW_MINUTES,
-    DEFAULT_WINDOW_PAUSE,
     DOMAIN,
     KIND_ACCOUNT,
     KIND_DEVICE,
@@ -94,34 +63,10 @@ from .const import (
     PAIRING_POLL_S,
     PAIRING_TIMEOUT_S,
     REMINDER_DELAYS_S,
-    TRACK_MODES,
-    TRACK_NONE,
-    TRACK_SELECTED,
 )
-from .device_tracker import async_known_clients
-from .urls import broker_address
-
-PRESETS = ("comfort", "eco", "away", "frost_protection")
-DEFAULT_PRESET_TEMPERATURES = {
-    "comfort": 20.0,
-    "eco": 17.5,
-    "away": 15.0,
-    "frost_protection": 7.0,
-}
+from .options_flow import QradAccountOptionsFlow, QradOptionsFlow
 
 SOURCE_ACCOUNT = "account"
-PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-ACCOUNT_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_BROKER): str,
-        vol.Required(CONF_PASSWORD): PASSWORD_SELECTOR,
-        vol.Optional(CONF_VERIFY_SSL, default=True): bool,
-        vol.Optional(CONF_CA_CERTIFICATE, default=""): TextSelector(
-            TextSelectorConfig(multiline=True)
-        ),
-    }
-)
-
 DEVICE_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_HOST): str,
@@ -345,11 +290,11 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
         assert self._account is not None
         errors: dict[str, str] = {}
         if user_input is not None:
-            if (error := await self._async_check_account(user_input)) is None:
+            if (error := await async_check_account(self._account, user_input)) is None:
                 await self.hass.config_entries.flow.async_init(
                     DOMAIN,
                     context={"source": SOURCE_ACCOUNT},
-                    data=self._account_data(user_input),
+                    data=account_entry_data(self._account, user_input),
                 )
                 return self._async_create_device_entry()
             errors["base"] = error
@@ -375,43 +320,6 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
             DOMAIN, ACCOUNT_UNIQUE_ID_PREFIX + account
         )
 
-    def _account_data(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            CONF_KIND: KIND_ACCOUNT,
-            CONF_ACCOUNT: self._account,
-            CONF_BROKER: user_input[CONF_BROKER].strip(),
-            CONF_PASSWORD: user_input[CONF_PASSWORD],
-            CONF_VERIFY_SSL: user_input.get(CONF_VERIFY_SSL, True),
-            CONF_CA_CERTIFICATE: user_input.get(CONF_CA_CERTIFICATE, "").strip(),
-        }
-
-    async def _async_check_account(self, user_input: Mapping[str, Any]) -> str | None:
-        """Log in to the cloud broker once; return an error key when that fails."""
-        assert self._account is not None
-        try:
-            host, port, tls = broker_address(user_input[CONF_BROKER])
-        except ValueError:
-            return "invalid_broker"
-        cloud = QradCloud(
-            host,
-            port,
-            self._account,
-            user_input[CONF_PASSWORD],
-            outbox=Outbox(MemoryStore()),
-            tls=tls,
-            ca_data=user_input.get(CONF_CA_CERTIFICATE, "").strip() or None,
-            verify_tls=user_input.get(CONF_VERIFY_SSL, True),
-        )
-        try:
-            await cloud.check_credentials()
-        except QradAuthenticationError:
-            return "invalid_cloud_auth"
-        except QradError:
-            return "cloud_cannot_connect"
-        except ssl.SSLError:
-            return "invalid_ca_certificate"
-        return None
-
     # Reauthentication: the Q.rad no longer accepts our token.
 
     async def async_step_reauth(
@@ -419,7 +327,6 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Pair again with the Q.rad whose token was refused, or log in again."""
         if entry_data.get(CONF_KIND) == KIND_ACCOUNT:
-            self._account = entry_data[CONF_ACCOUNT]
             return await self.async_step_reauth_account()
         self._host = entry_data[CONF_HOST]
         self._port = entry_data[CONF_PORT]
@@ -456,15 +363,16 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
+            account = entry.data[CONF_ACCOUNT]
             candidate = {**entry.data, CONF_PASSWORD: user_input[CONF_PASSWORD]}
-            if (error := await self._async_check_account(candidate)) is None:
+            if (error := await async_check_account(account, candidate)) is None:
                 return self.async_update_reload_and_abort(
                     entry, data_updates={CONF_PASSWORD: user_input[CONF_PASSWORD]}
                 )
             errors["base"] = error
         return self.async_show_form(
             step_id="reauth_account",
-            data_schema=vol.Schema({vol.Required(CONF_PASSWORD): PASSWORD_SELECTOR}),
+            data_schema=PASSWORD_SCHEMA,
             errors=errors,
             description_placeholders={"account": entry.data[CONF_ACCOUNT]},
         )
@@ -506,9 +414,9 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
         self._account = entry.data[CONF_ACCOUNT]
         errors: dict[str, str] = {}
         if user_input is not None:
-            if (error := await self._async_check_account(user_input)) is None:
+            if (error := await async_check_account(self._account, user_input)) is None:
                 return self.async_update_reload_and_abort(
-                    entry, data_updates=self._account_data(user_input)
+                    entry, data_updates=account_entry_data(self._account, user_input)
                 )
             errors["base"] = error
         return self.async_show_form(
@@ -574,275 +482,4 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_TOKEN_ID: self._token_id,
                 CONF_ACCOUNT: self._account,
             },
-        )
-
-
-class QradOptionsFlow(OptionsFlowWithReload):
-    """Options of a Q.rad: presets, Wi-Fi clients, window detection, schedule."""
-
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Which options to change."""
-        return self.async_show_menu(
-            step_id="init",
-            menu_options=["presets", "clients", "window", "schedule"],
-        )
-
-    def _save(self, changes: Mapping[str, Any]) -> ConfigFlowResult:
-        """Keep the other steps' options; drop the ones cleared (None)."""
-        options = {**self.config_entry.options, **changes}
-        return self.async_create_entry(
-            data={key: value for key, value in options.items() if value is not None}
-        )
-
-    async def async_step_presets(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show the preset temperatures; the integration writes them to the Q.rad."""
-        if user_input is not None:
-            return self._save({CONF_PRESET_TEMPERATURES: dict(user_input)})
-        current = self.config_entry.options.get(
-            CONF_PRESET_TEMPERATURES, DEFAULT_PRESET_TEMPERATURES
-        )
-        selector = NumberSelector(
-            NumberSelectorConfig(
-                min=5,
-                max=30,
-                step=0.5,
-                unit_of_measurement="°C",
-                mode=NumberSelectorMode.BOX,
-            )
-        )
-        return self.async_show_form(
-            step_id="presets",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(preset, default=current[preset]): selector
-                    for preset in PRESETS
-                }
-            ),
-        )
-
-    async def async_step_clients(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Track no Wi-Fi client, the selected ones, or all; and forget stale ones."""
-        options = self.config_entry.options
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            selected = list(user_input.get(CONF_TRACKED_CLIENTS, []))
-            if user_input[CONF_TRACK_CLIENTS] == TRACK_SELECTED and not selected:
-                errors[CONF_TRACKED_CLIENTS] = "no_client_selected"
-            else:
-                return self._save(
-                    {
-                        CONF_TRACK_CLIENTS: user_input[CONF_TRACK_CLIENTS],
-                        CONF_TRACKED_CLIENTS: selected,
-                        CONF_STALE_DAYS: int(user_input[CONF_STALE_DAYS]),
-                    }
-                )
-        serial = self.config_entry.data[CONF_SERIAL]
-        known = async_known_clients(self.hass, self.config_entry, serial)
-        for mac in options.get(CONF_TRACKED_CLIENTS, []):
-            known.setdefault(mac, None)
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_TRACK_CLIENTS,
-                    default=options.get(CONF_TRACK_CLIENTS, TRACK_NONE),
-                ): SelectSelector(
-                    SelectSelectorConfig(
-                        options=list(TRACK_MODES),
-                        translation_key=CONF_TRACK_CLIENTS,
-                        mode=SelectSelectorMode.LIST,
-                    )
-                ),
-                vol.Optional(
-                    CONF_TRACKED_CLIENTS,
-                    default=list(options.get(CONF_TRACKED_CLIENTS, [])),
-                ): SelectSelector(
-                    SelectSelectorConfig(
-                        options=[
-                            SelectOptionDict(
-                                value=mac, label=f"{name} ({mac})" if name else mac
-                            )
-                            for mac, name in sorted(
-                                known.items(), key=lambda item: (item[1] or "", item[0])
-                            )
-                        ],
-                        multiple=True,
-                        mode=SelectSelectorMode.DROPDOWN,
-                    )
-                ),
-                vol.Required(
-                    CONF_STALE_DAYS,
-                    default=options.get(CONF_STALE_DAYS, DEFAULT_STALE_DAYS),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=1,
-                        max=365,
-                        step=1,
-                        unit_of_measurement="d",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-            }
-        )
-        return self.async_show_form(
-            step_id="clients",
-            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
-            errors=errors,
-        )
-
-    async def async_step_window(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """What drop of the room temperature means an open window; how long to pause."""
-        if user_input is not None:
-            return self._save(
-                {
-                    CONF_WINDOW_DROP: round(float(user_input[CONF_WINDOW_DROP]), 1),
-                    CONF_WINDOW_MINUTES: int(user_input[CONF_WINDOW_MINUTES]),
-                    CONF_WINDOW_PAUSE: int(user_input[CONF_WINDOW_PAUSE]),
-                    CONF_WINDOW_SENSOR: user_input.get(CONF_WINDOW_SENSOR) or None,
-                }
-            )
-        options = self.config_entry.options
-
-        def minutes(low: int, high: int) -> NumberSelector:
-            return NumberSelector(
-                NumberSelectorConfig(
-                    min=low,
-                    max=high,
-                    step=1,
-                    unit_of_measurement="min",
-                    mode=NumberSelectorMode.BOX,
-                )
-            )
-
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_WINDOW_DROP,
-                    default=options.get(CONF_WINDOW_DROP, DEFAULT_WINDOW_DROP),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0.3,
-                        max=5.0,
-                        step=0.1,
-                        unit_of_measurement="°C",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Required(
-                    CONF_WINDOW_MINUTES,
-                    default=options.get(CONF_WINDOW_MINUTES, DEFAULT_WINDOW_MINUTES),
-                ): minutes(1, 30),
-                vol.Required(
-                    CONF_WINDOW_PAUSE,
-                    default=options.get(CONF_WINDOW_PAUSE, DEFAULT_WINDOW_PAUSE),
-                ): minutes(1, 120),
-                vol.Optional(CONF_WINDOW_SENSOR): EntitySelector(
-                    EntitySelectorConfig(
-                        filter=EntityWithDeviceFilterSelectorConfig(
-                            domain="binary_sensor",
-                            device_class=[
-                                BinarySensorDeviceClass.WINDOW,
-                                BinarySensorDeviceClass.DOOR,
-                            ],
-                        )
-                    )
-                ),
-            }
-        )
-        return self.async_show_form(
-            step_id="window",
-            data_schema=self.add_suggested_values_to_schema(
-                schema, {CONF_WINDOW_SENSOR: options.get(CONF_WINDOW_SENSOR)}
-            ),
-        )
-
-    async def async_step_schedule(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """A schedule helper the Q.rad follows, and what its periods mean."""
-        if user_input is not None:
-            return self._save(
-                {
-                    CONF_SCHEDULE: user_input.get(CONF_SCHEDULE) or None,
-                    CONF_SCHEDULE_ON: user_input[CONF_SCHEDULE_ON],
-                    CONF_SCHEDULE_OFF: user_input[CONF_SCHEDULE_OFF],
-                }
-            )
-        options = self.config_entry.options
-
-        def presets(default: str, key: str) -> dict[Any, Any]:
-            return {
-                vol.Required(key, default=options.get(key, default)): SelectSelector(
-                    SelectSelectorConfig(
-                        options=list(PRESETS),
-                        translation_key="schedule_preset",
-                        mode=SelectSelectorMode.DROPDOWN,
-                    )
-                )
-            }
-
-        schema = vol.Schema(
-            {
-                vol.Optional(CONF_SCHEDULE): EntitySelector(
-                    EntitySelectorConfig(domain="schedule")
-                ),
-                **presets(DEFAULT_SCHEDULE_ON, CONF_SCHEDULE_ON),
-                **presets(DEFAULT_SCHEDULE_OFF, CONF_SCHEDULE_OFF),
-            }
-        )
-        return self.async_show_form(
-            step_id="schedule",
-            data_schema=self.add_suggested_values_to_schema(
-                schema, {CONF_SCHEDULE: options.get(CONF_SCHEDULE)}
-            ),
-        )
-
-
-class QradAccountOptionsFlow(OptionsFlowWithReload):
-    """Options of a cloud account: how long the cloud may be gone unannounced."""
-
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """An account has one set of options (a Q.rad's `init` is a menu)."""
-        return await self.async_step_cloud(user_input)
-
-    async def async_step_cloud(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """The delay before the "cloud unreachable" repair issue."""
-        if user_input is not None:
-            return self.async_create_entry(
-                data={
-                    CONF_CLOUD_ISSUE_MINUTES: int(user_input[CONF_CLOUD_ISSUE_MINUTES])
-                }
-            )
-        current = self.config_entry.options.get(
-            CONF_CLOUD_ISSUE_MINUTES, DEFAULT_CLOUD_ISSUE_MINUTES
-        )
-        return self.async_show_form(
-            step_id="cloud",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(
-                        CONF_CLOUD_ISSUE_MINUTES, default=current
-                    ): NumberSelector(
-                        NumberSelectorConfig(
-                            min=1,
-                            max=1440,
-                            step=1,
-                            unit_of_measurement="min",
-                            mode=NumberSelectorMode.BOX,
-                        )
-                    )
-                }
-            ),
-            description_placeholders={"account": self.config_entry.data[CONF_ACCOUNT]},
         )
