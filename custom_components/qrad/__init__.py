@@ -6,14 +6,14 @@ Two kinds of entries: one per Q.rad (its entities), and one per cloud account
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .account import async_get_hub
+from .account import QradAccountEntry, async_get_hub, is_account_entry
 from .api import Preset, QradAuthenticationError
 from .api.cloud import QradCloud
 from .api.cloud_models import Origin, PlannedChange, PlanSource
@@ -22,7 +22,6 @@ from .const import (
     CONF_BROKER,
     CONF_CA_CERTIFICATE,
     CONF_CLOUD_ISSUE_MINUTES,
-    CONF_KIND,
     CONF_SCHEDULE,
     CONF_SCHEDULE_OFF,
     CONF_SCHEDULE_ON,
@@ -30,9 +29,8 @@ from .const import (
     DEFAULT_SCHEDULE_OFF,
     DEFAULT_SCHEDULE_ON,
     DOMAIN,
-    KIND_ACCOUNT,
 )
-from .coordinator import QradConfigEntry, QradCoordinator
+from .coordinator import QradAnyEntry, QradConfigEntry, QradCoordinator
 from .issues import async_delete_issue, cloud_issue_id, cold_room_issue_id
 from .memory import async_remove_memory
 from .schedule_plan import DayProgramFollower, ScheduleFollower
@@ -57,9 +55,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+async def async_setup_entry(hass: HomeAssistant, entry: QradAnyEntry) -> bool:
     """Set up a Q.rad, or a cloud account."""
-    if entry.data.get(CONF_KIND) == KIND_ACCOUNT:
+    if is_account_entry(entry):
         return await _async_setup_account(hass, entry)
     return await _async_setup_qrad(hass, entry)
 
@@ -140,7 +138,7 @@ def _async_follow_day_program(
     follower.async_thermostat_changed()
 
 
-async def _async_setup_account(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+async def _async_setup_account(hass: HomeAssistant, entry: QradAccountEntry) -> bool:
     """Open the account's cloud link; setpoints wait in its outbox until it is up."""
     hub = async_get_hub(hass, entry.data[CONF_ACCOUNT])
     minutes = entry.options.get(CONF_CLOUD_ISSUE_MINUTES)
@@ -167,19 +165,20 @@ async def _async_setup_account(hass: HomeAssistant, entry: ConfigEntry) -> bool:
             translation_placeholders={"account": entry.data[CONF_ACCOUNT]},
         ) from err
     entry.async_on_unload(hub.async_detach)
+    entry.runtime_data = hub
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+async def async_unload_entry(hass: HomeAssistant, entry: QradAnyEntry) -> bool:
     """Unload a Q.rad's entities (its push task ends with the entry), or an account."""
-    if entry.data.get(CONF_KIND) == KIND_ACCOUNT:
+    if is_account_entry(entry):
         return True
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
-async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+async def async_remove_entry(hass: HomeAssistant, entry: QradAnyEntry) -> None:
     """An entry is deleted: so are its issue and what a Q.rad remembered."""
-    if entry.data.get(CONF_KIND) == KIND_ACCOUNT:
+    if is_account_entry(entry):
         async_delete_issue(hass, cloud_issue_id(entry.data[CONF_ACCOUNT]))
         return
     async_delete_issue(hass, cold_room_issue_id(entry.data[CONF_SERIAL]))
@@ -187,16 +186,14 @@ async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
 
 
 async def async_remove_config_entry_device(
-    hass: HomeAssistant, entry: ConfigEntry, device_entry: dr.AnyDeviceEntry
+    hass: HomeAssistant, entry: QradAnyEntry, device_entry: dr.AnyDeviceEntry
 ) -> bool:
     """Let the owner delete a Wi-Fi client's device once it has left.
 
     The Q.rad's own device goes with its entry, never alone; a client still
     connected would come straight back, so it stays until it leaves.
     """
-    if entry.data.get(CONF_KIND) == KIND_ACCOUNT or not isinstance(
-        device_entry, dr.DeviceEntry
-    ):
+    if is_account_entry(entry) or not isinstance(device_entry, dr.DeviceEntry):
         return False
     if (DOMAIN, entry.data[CONF_SERIAL]) in device_entry.identifiers:
         return False
@@ -207,7 +204,7 @@ async def async_remove_config_entry_device(
     }
     if entry.state is not ConfigEntryState.LOADED:
         return True
-    coordinator: QradCoordinator = entry.runtime_data
+    coordinator = entry.runtime_data
     if any(client.mac in macs for client in coordinator.data.state.wifi.clients):
         return False
     for mac in macs:

@@ -13,11 +13,12 @@ local thermostats. It goes away by itself once the cloud is back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeIs
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
@@ -33,11 +34,28 @@ from .api.cloud_models import (
     Setpoint,
 )
 from .api.outbox import Outbox
-from .const import CLOUD_ISSUE_DELAY_S, DOMAIN, LOGGER
+from .const import CLOUD_ISSUE_DELAY_S, CONF_KIND, DOMAIN, KIND_ACCOUNT, LOGGER
 from .issues import async_delete_issue, async_raise_issue, cloud_issue_id
 
 DATA_HUBS: HassKey[dict[str, AccountHub]] = HassKey(f"{DOMAIN}_accounts")
 STORAGE_VERSION = 1
+
+type QradAccountEntry = ConfigEntry[AccountHub]
+
+
+def is_account_entry(entry: ConfigEntry) -> TypeIs[QradAccountEntry]:
+    """Whether `entry` is a cloud account's (the others are Q.rads')."""
+    return entry.data.get(CONF_KIND) == KIND_ACCOUNT
+
+
+def status_signal(account: str, serial: str) -> str:
+    """Dispatched when the controller of `account` says something of `serial`."""
+    return f"{DOMAIN}_{account}_status_{serial}"
+
+
+def link_signal(account: str) -> str:
+    """Dispatched when the cloud link of `account` comes or goes."""
+    return f"{DOMAIN}_{account}_link"
 
 
 class AccountHub:
@@ -51,7 +69,6 @@ class AccountHub:
         self.cloud: QradCloud | None = None
         # The account's config entry, once it attached its cloud link.
         self.entry_id: str | None = None
-        self._listeners: dict[str, list[Callable[[], None]]] = {}
         # The last plan sent for each Q.rad in this run.
         self.plans: dict[str, Plan] = {}
         self._loaded = asyncio.Event()
@@ -168,31 +185,17 @@ class AccountHub:
             return bool(self.outbox.pending)
         return not self.cloud.connected or self.cloud.controller_online is False
 
-    @callback
-    def async_listen(self, serial: str, update: Callable[[], None]) -> CALLBACK_TYPE:
-        """Call `update` on news of `serial`: its status, a link attached or gone."""
-        self._listeners.setdefault(serial, []).append(update)
-
-        @callback
-        def remove() -> None:
-            self._listeners[serial].remove(update)
-
-        return remove
-
     # Reactions.
 
     @callback
     def _async_status(self, status: ComputeStatus) -> None:
-        for update in list(self._listeners.get(status.serial, [])):
-            update()
+        async_dispatcher_send(self.hass, status_signal(self.account, status.serial))
 
     @callback
     def _async_link_replaced(self) -> None:
         """A link came or went: statuses appear or vanish for every Q.rad."""
         self._async_update_issue()
-        for updates in list(self._listeners.values()):
-            for update in list(updates):
-                update()
+        async_dispatcher_send(self.hass, link_signal(self.account))
 
     @callback
     def _async_update_issue(self) -> None:

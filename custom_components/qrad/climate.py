@@ -76,8 +76,8 @@ class QradClimate(QradEntity, ClimateEntity):
     @override
     def _handle_coordinator_update(self) -> None:
         """Note when the cloud starts heating ahead of a planned change, then write."""
-        compute = self.coordinator.compute
-        heating_for = compute.preheating_for if compute is not None else None
+        cloud = self.coordinator.data.cloud_status
+        heating_for = cloud.preheating_for if cloud is not None else None
         if heating_for is None:
             self._heating_ahead = None
         elif self._heating_ahead is None or self._heating_ahead[0] != heating_for:
@@ -90,14 +90,14 @@ class QradClimate(QradEntity, ClimateEntity):
 
     @override
     def _shown(self) -> tuple[object, ...]:
-        compute = self.coordinator.compute
+        cloud = self.coordinator.data.cloud_status
         return (
             self._thermostat,
             self.native_current_temperature,
             self.current_humidity,
             self.hvac_mode,
             self.coordinator.plan,
-            compute.preheating_for if compute is not None else None,
+            cloud.preheating_for if cloud is not None else None,
         )
 
     @property
@@ -151,11 +151,11 @@ class QradClimate(QradEntity, ClimateEntity):
     def hvac_action(self) -> HVACAction | None:
         """What the Q.rad does; `preheating` while the cloud heats ahead of the plan."""
         action = self._thermostat.hvac_action
-        compute = self.coordinator.compute
+        cloud = self.coordinator.data.cloud_status
         if (
             action is HvacAction.HEATING
-            and compute is not None
-            and compute.preheating_for is not None
+            and cloud is not None
+            and cloud.preheating_for is not None
         ):
             return HVACAction.PREHEATING
         return TO_HA_ACTION[action] if action is not None else None
@@ -168,14 +168,14 @@ class QradClimate(QradEntity, ClimateEntity):
         if plan is None:
             return None
         upcoming = [change for change in plan.changes if change.at > dt_util.utcnow()]
-        compute = self.coordinator.compute
+        cloud = self.coordinator.data.cloud_status
         if not upcoming:
             return {ATTR_NEXT_CHANGE: None}
         change = upcoming[0]
         since = None
-        if compute is not None and self._heating_ahead is not None:
+        if cloud is not None and self._heating_ahead is not None:
             heating_for, seen_at = self._heating_ahead
-            if heating_for == compute.preheating_for == change.at:
+            if heating_for == cloud.preheating_for == change.at:
                 since = seen_at.isoformat()
         return {
             ATTR_NEXT_CHANGE: change.at.isoformat(),

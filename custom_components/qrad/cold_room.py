@@ -13,18 +13,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 
 from .api import ControlSource, HvacMode, QradState
 from .api.cloud_models import ComputeStatus, HeatSource
-from .const import LOGGER
+from .const import CONF_SERIAL, LOGGER
 from .issues import async_delete_issue, async_raise_issue, cold_room_issue_id
-
-if TYPE_CHECKING:
-    from .coordinator import QradCoordinator
 
 # How long a room may stay cold before the issue is raised (tests shorten it).
 COLD_ROOM_DELAY_S = 30 * 60.0
@@ -69,21 +66,26 @@ def cold_reason(state: QradState, compute: ComputeStatus | None) -> ColdReason:
 class ColdRoomWatch:
     """Raises and clears the cold-room issue of one Q.rad."""
 
-    def __init__(self, coordinator: QradCoordinator) -> None:
-        """Nothing cold yet."""
-        self._coordinator = coordinator
-        self.hass = coordinator.hass
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """Nothing cold yet; the issue is raised for `entry`'s Q.rad."""
+        self.hass = hass
+        self._entry = entry
         self._timer: CALLBACK_TYPE | None = None
         self.reason: ColdReason | None = None
+        # What the last observation saw, which a timeout raises the issue with.
+        self._seen: tuple[QradState, ComputeStatus | None] | None = None
 
     @property
     def issue_id(self) -> str:
         """The issue of this Q.rad's cold room."""
-        return cold_room_issue_id(self._coordinator.serial)
+        return cold_room_issue_id(self._entry.data[CONF_SERIAL])
 
     @callback
-    def async_observe(self, state: QradState, *, paused: bool) -> None:
-        """Start, keep, update or end the watch on a new state or status."""
+    def async_observe(
+        self, state: QradState, status: ComputeStatus | None, *, paused: bool
+    ) -> None:
+        """Start, keep, update or end the watch on a new state or cloud status."""
+        self._seen = (state, status)
         thermostat = state.thermostat
         temperature = state.sensors.temperature
         target = thermostat.target_temperature
@@ -94,8 +96,8 @@ class ColdRoomWatch:
         if temperature >= target - COLD_BELOW_C:
             return  # neither cold nor recovered: keep what runs
         if self.reason is not None:
-            if cold_reason(state, self._coordinator.compute) is not self.reason:
-                self._async_raise(state)
+            if cold_reason(state, status) is not self.reason:
+                self._async_raise(state, status)
         elif self._timer is None:
             self._timer = async_call_later(
                 self.hass, COLD_ROOM_DELAY_S, self._async_timed_out
@@ -111,23 +113,22 @@ class ColdRoomWatch:
     @callback
     def _async_timed_out(self, _now: datetime) -> None:
         self._timer = None
-        self._async_raise(self._coordinator.data.state)
+        if self._seen is not None:
+            self._async_raise(*self._seen)
 
     @callback
-    def _async_raise(self, state: QradState) -> None:
-        reason = cold_reason(state, self._coordinator.compute)
+    def _async_raise(self, state: QradState, status: ComputeStatus | None) -> None:
+        reason = cold_reason(state, status)
         if reason is not self.reason:
-            LOGGER.info(
-                "%s stays cold: %s", self._coordinator.config_entry.title, reason
-            )
+            LOGGER.info("%s stays cold: %s", self._entry.title, reason)
         self.reason = reason
         async_raise_issue(
             self.hass,
-            self._coordinator.config_entry.entry_id,
+            self._entry.entry_id,
             self.issue_id,
             f"cold_room_{reason}",
             {
-                "name": self._coordinator.config_entry.title,
+                "name": self._entry.title,
                 "temperature": f"{state.sensors.temperature:.1f}",
                 "target": f"{state.thermostat.target_temperature:.1f}",
                 "minutes": f"{COLD_ROOM_DELAY_S / 60:g}",

@@ -31,6 +31,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import probatio as vol
 
+from .account import is_account_entry
 from .account_form import (
     ACCOUNT_SCHEMA,
     PASSWORD_SCHEMA,
@@ -57,7 +58,6 @@ from .const import (
     CONF_TOKEN_ID,
     DEFAULT_PORT,
     DOMAIN,
-    KIND_ACCOUNT,
     KIND_DEVICE,
     LOGGER,
     PAIRING_POLL_S,
@@ -101,7 +101,7 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
         config_entry: ConfigEntry,
     ) -> QradOptionsFlow | QradAccountOptionsFlow:
         """Options of a Q.rad, or of a cloud account."""
-        if config_entry.data.get(CONF_KIND) == KIND_ACCOUNT:
+        if is_account_entry(config_entry):
             return QradAccountOptionsFlow()
         return QradOptionsFlow()
 
@@ -326,7 +326,7 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
         self, entry_data: Mapping[str, Any]
     ) -> ConfigFlowResult:
         """Pair again with the Q.rad whose token was refused, or log in again."""
-        if entry_data.get(CONF_KIND) == KIND_ACCOUNT:
+        if is_account_entry(self._get_reauth_entry()):
             return await self.async_step_reauth_account()
         self._host = entry_data[CONF_HOST]
         self._port = entry_data[CONF_PORT]
@@ -384,7 +384,7 @@ class QradConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change a Q.rad's address without pairing again."""
         entry = self._get_reconfigure_entry()
-        if entry.data.get(CONF_KIND) == KIND_ACCOUNT:
+        if is_account_entry(entry):
             return await self.async_step_reconfigure_account()
         errors: dict[str, str] = {}
         if user_input is not None:

@@ -11,10 +11,17 @@ from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util.hass_dict import HassKey
 
-from .account import AccountHub, async_get_hub
+from .account import (
+    AccountHub,
+    QradAccountEntry,
+    async_get_hub,
+    link_signal,
+    status_signal,
+)
 from .api import (
     Charger,
     GroupPeer,
@@ -47,6 +54,8 @@ from .window import WindowGuard
 from .writer import SetpointWriter
 
 type QradConfigEntry = ConfigEntry[QradCoordinator]
+# Either kind of the domain's entries: a Q.rad's, or a cloud account's.
+type QradAnyEntry = QradConfigEntry | QradAccountEntry
 
 # Requests and stream openings to the Q.rads at once, all of them together.
 OPENINGS_AT_ONCE = 16
@@ -55,9 +64,12 @@ DATA_OPENINGS: HassKey[asyncio.Semaphore] = HassKey(f"{DOMAIN}_openings")
 
 @dataclass(frozen=True, kw_only=True)
 class QradData:
-    """What the entities show: the Q.rad's own state."""
+    """What the entities show: the Q.rad's own state, and the cloud's word on it."""
 
     state: QradState
+    # The cloud controller's latest status of this Q.rad (None: not yet, or no
+    # account); `state.compute` is what the Q.rad itself computes.
+    cloud_status: ComputeStatus | None = None
 
 
 class QradCoordinator(DataUpdateCoordinator[QradData]):
@@ -97,13 +109,16 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
             forward=self.async_forward,
             on_busy=self._async_writing,
         )
-        self.window = WindowGuard(self)
-        self.cold = ColdRoomWatch(self)
-
-    @property
-    def compute(self) -> ComputeStatus | None:
-        """The cloud controller's latest status of this Q.rad, if any."""
-        return self.hub.status(self.serial) if self.hub else None
+        self.window = WindowGuard(
+            hass,
+            entry,
+            self.memory,
+            mode=lambda: self.data.state.thermostat.hvac_mode,
+            writing=lambda: self.writing,
+            write_mode=self._async_write_mode,
+            changed=self.async_update_listeners,
+        )
+        self.cold = ColdRoomWatch(hass, entry)
 
     def settings(self) -> dict[str, Any]:
         """What the owner set on this Q.rad beyond its setpoint (for diagnostics)."""
@@ -157,7 +172,12 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
                 translation_key="cannot_connect",
                 translation_placeholders={"error": str(err)},
             ) from err
-        return QradData(state=state)
+        return self._data(state)
+
+    def _data(self, state: QradState) -> QradData:
+        """The entities' data: this state, with the cloud's latest status."""
+        status = self.hub.status(self.serial) if self.hub is not None else None
+        return QradData(state=state, cloud_status=status)
 
     async def async_apply_options(self) -> None:
         """Write the preset temperatures chosen in the options to the Q.rad."""
@@ -175,7 +195,7 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
                     "Could not write preset temperatures to %s: %s", self.serial, err
                 )
                 return
-            self.data = QradData(state=replace(self.data.state, thermostat=thermostat))
+            self.data = self._data(replace(self.data.state, thermostat=thermostat))
 
     # Push.
 
@@ -191,7 +211,9 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
     def _async_observe(self) -> None:
         state = self.data.state
         self.window.async_observe(state)
-        self.cold.async_observe(state, paused=self.window.is_open)
+        self.cold.async_observe(
+            state, self.data.cloud_status, paused=self.window.is_open
+        )
 
     @callback
     def async_start_push(self) -> None:
@@ -200,10 +222,20 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
             self.hass, self._async_listen(), f"{DOMAIN}_{self.serial}_push"
         )
         if self.hub is not None:
-            self.config_entry.async_on_unload(
-                self.hub.async_listen(self.serial, self.async_update_listeners)
-            )
+            for signal in (
+                status_signal(self.hub.account, self.serial),
+                link_signal(self.hub.account),
+            ):
+                self.config_entry.async_on_unload(
+                    async_dispatcher_connect(self.hass, signal, self._async_cloud_news)
+                )
             self._async_forward_later(Origin.DEVICE)
+
+    @callback
+    def _async_cloud_news(self) -> None:
+        """The controller spoke of this Q.rad, or the account's link came or went."""
+        self.data = self._data(self.data.state)
+        self.async_update_listeners()
 
     async def _async_listen(self) -> None:
         try:
@@ -215,7 +247,7 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
     def _on_push_state(self, state: QradState) -> None:
         if not self.last_update_success:
             LOGGER.info("%s is reachable again", self.config_entry.title)
-        self.async_set_updated_data(QradData(state=state))
+        self.async_set_updated_data(self._data(state))
         if not self._commanding and self._cloud_lacks(state):
             # A change made on the Q.rad itself (its schedule, its buttons).
             self._async_forward_later(Origin.DEVICE)
@@ -250,6 +282,10 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
         )
 
     # Commands.
+
+    async def _async_write_mode(self, mode: HvacMode) -> None:
+        """A mode set by an automation of ours (a window pause and its end)."""
+        await self.writer.request(hvac_mode=mode, origin=Origin.AUTOMATION)
 
     @property
     def writing(self) -> bool:
@@ -352,8 +388,8 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
         )
 
     @property
-    def home(self) -> str | None:
-        """The home this Q.rad belongs to: its cloud account (None: no account)."""
+    def account(self) -> str | None:
+        """The cloud account this Q.rad belongs to (None: none), which is its home."""
         return self.hub.account if self.hub is not None else None
 
     async def async_lead_group(self, members: list[GroupPeer]) -> SpeakerGroup | None:
@@ -399,7 +435,7 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
         changes: dict[str, Any] = {
             name: value for name, value in sections.items() if value is not None
         }
-        self.async_set_updated_data(QradData(state=replace(self.data.state, **changes)))
+        self.async_set_updated_data(self._data(replace(self.data.state, **changes)))
 
     # Forwarding to the cloud.
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_PASSWORD, CONF_TOKEN
 from homeassistant.core import HomeAssistant
 
-from .account import async_get_hub
-from .const import CONF_ACCOUNT, CONF_KIND, CONF_TOKEN_ID, KIND_ACCOUNT
+from .account import async_get_hub, is_account_entry
+from .const import CONF_ACCOUNT, CONF_TOKEN_ID
+from .coordinator import QradAnyEntry
 
 TO_REDACT = {
     CONF_TOKEN,
@@ -29,11 +29,11 @@ TO_REDACT = {
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: ConfigEntry
+    hass: HomeAssistant, entry: QradAnyEntry
 ) -> dict[str, Any]:
     """A Q.rad: its settings, push link, state and cloud status; or an account."""
     entry_data = {"data": dict(entry.data), "options": dict(entry.options)}
-    if entry.data.get(CONF_KIND) == KIND_ACCOUNT:
+    if is_account_entry(entry):
         hub = async_get_hub(hass, entry.data[CONF_ACCOUNT])
         result: dict[str, Any] = {
             "entry": entry_data,
@@ -44,13 +44,13 @@ async def async_get_config_entry_diagnostics(
         }
         return async_redact_data(result, TO_REDACT)
     coordinator = entry.runtime_data
-    compute = coordinator.compute
+    status = coordinator.data.cloud_status
     result = {
         "entry": entry_data,
         "push_connected": coordinator.push_connected,
         "cloud_connected": coordinator.cloud_connected,
         "settings": coordinator.settings(),
         "state": coordinator.data.state.to_dict(),
-        "compute": compute.to_dict() if compute else None,
+        "compute": status.to_dict() if status else None,
     }
     return async_redact_data(result, TO_REDACT)

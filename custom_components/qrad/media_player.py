@@ -35,7 +35,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from yarl import URL
 
 from .api import GroupPeer, GroupRole, Media, Speaker, SpeakerState
-from .const import CONF_KIND, DOMAIN, KIND_ACCOUNT
+from .const import DOMAIN
 from .coordinator import QradConfigEntry, QradCoordinator
 from .entity import QradEntity
 from .helpers import qrad_command
@@ -198,13 +198,12 @@ class QradSpeaker(QradEntity, MediaPlayerEntity):
     @callback
     def _home_speakers(self) -> dict[str, QradCoordinator]:
         """The loaded Q.rads of this speaker's home, by serial."""
-        home = self.coordinator.home
+        account = self.coordinator.account
         return {
             coordinator.serial: coordinator
-            for entry in self.hass.config_entries.async_entries(DOMAIN)
-            if entry.data.get(CONF_KIND) != KIND_ACCOUNT
-            and entry.state is ConfigEntryState.LOADED
-            and (coordinator := entry.runtime_data).home == home
+            for entry in self.hass.config_entries.async_loaded_entries(DOMAIN)
+            if isinstance(coordinator := entry.runtime_data, QradCoordinator)
+            and coordinator.account == account
         }
 
     def _coordinator_of(self, entity_id: str) -> QradCoordinator:
@@ -225,7 +224,7 @@ class QradSpeaker(QradEntity, MediaPlayerEntity):
                 translation_placeholders={"entity_id": entity_id},
             )
         coordinator: QradCoordinator = config_entry.runtime_data
-        if coordinator.home != self.coordinator.home:
+        if coordinator.account != self.coordinator.account:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="speaker_of_another_home",

@@ -41,6 +41,19 @@ class QradSensorDescription(SensorEntityDescription):
     """How to read one sensor from a Q.rad's data."""
 
     value_fn: Callable[[QradData], SensorValue]
+    # None: available while the Q.rad is; the cloud's sensors, while it speaks.
+    available_fn: Callable[[QradData], bool] | None = None
+
+
+def _from_cloud(
+    read: Callable[[ComputeStatus], SensorValue],
+) -> Callable[[QradData], SensorValue]:
+    """A value read from the cloud controller's status (None before it has one)."""
+    return lambda data: read(data.cloud_status) if data.cloud_status else None
+
+
+def _cloud_spoke(data: QradData) -> bool:
+    return data.cloud_status is not None
 
 
 def _boot_time(data: QradData) -> datetime:
@@ -176,46 +189,44 @@ SENSORS: tuple[QradSensorDescription, ...] = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
-class QradCloudSensorDescription(SensorEntityDescription):
-    """How to read one sensor from the cloud controller's status of a Q.rad."""
-
-    value_fn: Callable[[ComputeStatus], SensorValue]
-
-
-CLOUD_SENSORS: tuple[QradCloudSensorDescription, ...] = (
-    QradCloudSensorDescription(
+# What the cloud controller reports about a Q.rad's compute and money.
+CLOUD_SENSORS: tuple[QradSensorDescription, ...] = (
+    QradSensorDescription(
         key="heat_share",
         translation_key="heat_share",
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
-        value_fn=lambda status: round(status.heat_share * 100, 1),
+        value_fn=_from_cloud(lambda status: round(status.heat_share * 100, 1)),
+        available_fn=_cloud_spoke,
     ),
-    QradCloudSensorDescription(
+    QradSensorDescription(
         key="heat_source",
         translation_key="heat_source",
         device_class=SensorDeviceClass.ENUM,
         options=[source.value for source in HeatSource],
-        value_fn=lambda status: status.heat_source.value,
+        value_fn=_from_cloud(lambda status: status.heat_source.value),
+        available_fn=_cloud_spoke,
     ),
-    QradCloudSensorDescription(
+    QradSensorDescription(
         key="reimbursed",
         translation_key="reimbursed",
         device_class=SensorDeviceClass.MONETARY,
         state_class=SensorStateClass.TOTAL,
         native_unit_of_measurement="EUR",
         suggested_display_precision=2,
-        value_fn=lambda status: status.reimbursed_eur,
+        value_fn=_from_cloud(lambda status: status.reimbursed_eur),
+        available_fn=_cloud_spoke,
     ),
-    QradCloudSensorDescription(
+    QradSensorDescription(
         key="power_target",
         translation_key="power_target",
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda status: status.power_target_w,
+        value_fn=_from_cloud(lambda status: status.power_target_w),
+        available_fn=_cloud_spoke,
     ),
 )
 
@@ -227,14 +238,10 @@ async def async_setup_entry(
 ) -> None:
     """Every sensor of the Q.rad."""
     coordinator = entry.runtime_data
-    entities: list[SensorEntity] = [
-        QradSensor(coordinator, description) for description in SENSORS
-    ]
-    if coordinator.hub is not None:
-        entities.extend(
-            QradCloudSensor(coordinator, description) for description in CLOUD_SENSORS
-        )
-    async_add_entities(entities)
+    descriptions = SENSORS + (CLOUD_SENSORS if coordinator.hub is not None else ())
+    async_add_entities(
+        QradSensor(coordinator, description) for description in descriptions
+    )
 
 
 class QradSensor(QradEntity, SensorEntity):
@@ -243,23 +250,13 @@ class QradSensor(QradEntity, SensorEntity):
     entity_description: QradSensorDescription
 
     @property
+    def available(self) -> bool:
+        """As the Q.rad, or as its description says."""
+        if (available_fn := self.entity_description.available_fn) is None:
+            return super().available
+        return available_fn(self.coordinator.data)
+
+    @property
     def native_value(self) -> SensorValue:
         """Read the value from the latest data."""
         return self.entity_description.value_fn(self.coordinator.data)
-
-
-class QradCloudSensor(QradEntity, SensorEntity):
-    """What the cloud controller reports about a Q.rad's compute and money."""
-
-    entity_description: QradCloudSensorDescription
-
-    @property
-    def available(self) -> bool:
-        """Available once the controller has said something about this Q.rad."""
-        return self.coordinator.compute is not None
-
-    @property
-    def native_value(self) -> SensorValue:
-        """Read the value from the latest status."""
-        status = self.coordinator.compute
-        return self.entity_description.value_fn(status) if status else None

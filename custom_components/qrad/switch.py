@@ -113,7 +113,7 @@ class QradWindowDetection(QradEntity, SwitchEntity, RestoreEntity):
         await super().async_added_to_hass()
         last = await self.async_get_last_state()
         if last is not None and last.state == STATE_OFF:
-            self.coordinator.window.enabled = False
+            self.coordinator.window.async_take_back(enabled=False)
 
     @property
     @override

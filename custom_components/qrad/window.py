@@ -22,12 +22,20 @@ Assistant: it is remembered with the mode to restore.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_ON
-from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, callback
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
 from homeassistant.helpers.event import (
     async_call_later,
     async_track_state_change_event,
@@ -35,8 +43,8 @@ from homeassistant.helpers.event import (
 from homeassistant.util import dt as dt_util
 
 from .api import HvacAction, HvacMode, QradError, QradState
-from .api.cloud_models import Origin
 from .const import (
+    CONF_SERIAL,
     CONF_WINDOW_DROP,
     CONF_WINDOW_MINUTES,
     CONF_WINDOW_PAUSE,
@@ -47,9 +55,7 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-
-if TYPE_CHECKING:
-    from .coordinator import QradCoordinator
+from .memory import QradMemory
 
 CAUSE_TEMPERATURE = "temperature"
 CAUSE_CONTACT = "contact"
@@ -86,11 +92,31 @@ class Pause:
 class WindowGuard:
     """Watches one Q.rad's room for an open window and pauses its heating."""
 
-    def __init__(self, coordinator: QradCoordinator) -> None:
-        """Enabled, nothing seen yet."""
-        self._coordinator = coordinator
-        self.hass = coordinator.hass
-        self.enabled = True
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        memory: QradMemory,
+        *,
+        mode: Callable[[], HvacMode | None],
+        writing: Callable[[], bool],
+        write_mode: Callable[[HvacMode], Awaitable[None]],
+        changed: Callable[[], None],
+    ) -> None:
+        """Enabled, nothing seen yet.
+
+        `mode` reads the Q.rad's mode now, `writing` says whether a command of
+        ours is under way, `write_mode` sets a mode on the Q.rad and `changed`
+        tells the entities that what they show changed.
+        """
+        self.hass = hass
+        self._entry = entry
+        self._memory = memory
+        self._mode = mode
+        self._writing = writing
+        self._write_mode = write_mode
+        self._changed = changed
+        self._enabled = True
         self.pause: Pause | None = None
         self._samples: deque[tuple[datetime, float]] = deque()
         self._timer: CALLBACK_TYPE | None = None
@@ -101,7 +127,7 @@ class WindowGuard:
 
     @property
     def _options(self) -> dict[str, Any]:
-        return dict(self._coordinator.config_entry.options)
+        return dict(self._entry.options)
 
     @property
     def drop(self) -> float:
@@ -130,12 +156,12 @@ class WindowGuard:
 
     async def async_start(self) -> None:
         """Resume a remembered pause; follow the contact, if any."""
-        stored = self._coordinator.memory.window_pause
+        stored = self._memory.window_pause
         pause = Pause.from_dict(stored) if stored else None
         if pause is not None:
-            if self._coordinator.data.state.thermostat.hvac_mode is not HvacMode.OFF:
+            if self._mode() is not HvacMode.OFF:
                 # Someone switched the Q.rad on meanwhile: the pause is over.
-                await self._coordinator.memory.async_set_window_pause(None)
+                await self._memory.async_set_window_pause(None)
             else:
                 self.pause = pause
                 self._schedule_end()
@@ -190,7 +216,7 @@ class WindowGuard:
             if (
                 thermostat.hvac_mode is not HvacMode.OFF
                 and not self._acting
-                and not self._coordinator.writing
+                and not self._writing()
             ):
                 # Switched on at the unit itself (or by another client).
                 LOGGER.debug("%s switched on during a window pause", self._name)
@@ -208,7 +234,7 @@ class WindowGuard:
             thermostat.hvac_action is HvacAction.HEATING
             or temperature < thermostat.target_temperature
         )
-        if not self.enabled or not heating or self._acting:
+        if not self._enabled or not heating or self._acting:
             return
         warmest = max(value for _, value in samples)
         if warmest - temperature >= self.drop - 1e-9:
@@ -232,7 +258,7 @@ class WindowGuard:
 
     async def async_pause(self, cause: str) -> None:
         """Pause the heating: `off` on the Q.rad, the mode kept for later."""
-        if not self.enabled:
+        if not self._enabled:
             return
         if self.pause is not None:
             if cause == CAUSE_CONTACT and self.pause.cause != CAUSE_CONTACT:
@@ -241,7 +267,7 @@ class WindowGuard:
                 self._schedule_end()
                 await self._async_remember()
             return
-        mode = self._coordinator.data.state.thermostat.hvac_mode
+        mode = self._mode()
         # A mode this client does not know could not be given back after the pause.
         if mode is None or mode is HvacMode.OFF or self._acting:
             return
@@ -252,7 +278,7 @@ class WindowGuard:
         try:
             self.pause = Pause(hvac_mode=mode, until=until, cause=cause)
             self._schedule_end()
-            self._coordinator.async_update_listeners()
+            self._changed()
             await self._async_remember()
             await self._async_write(HvacMode.OFF)
         finally:
@@ -266,31 +292,41 @@ class WindowGuard:
         self._acting = True
         try:
             self._async_forget_pause()
-            await self._coordinator.memory.async_set_window_pause(None)
+            await self._memory.async_set_window_pause(None)
             await self._async_write(pause.hvac_mode)
         finally:
             self._acting = False
 
+    @property
+    def enabled(self) -> bool:
+        """Whether the Window detection switch is on."""
+        return self._enabled
+
+    @callback
+    def async_take_back(self, *, enabled: bool) -> None:
+        """The switch's choice before a restart: only the choice, nothing undone."""
+        self._enabled = enabled
+
     async def async_set_enabled(self, *, enabled: bool) -> None:
         """The Window detection switch: off ends a running pause."""
-        self.enabled = enabled
+        self._enabled = enabled
         self._samples.clear()
         if not enabled:
             await self.async_restore()
-        self._coordinator.async_update_listeners()
+        self._changed()
 
     async def async_keep_mode(self, mode: HvacMode) -> None:
         """The owner chose a mode during a pause: restore that one at its end."""
         if self.pause is not None:
             self.pause.hvac_mode = mode
             await self._async_remember()
-            self._coordinator.async_update_listeners()
+            self._changed()
 
     # Helpers.
 
     @property
     def _name(self) -> str:
-        return self._coordinator.config_entry.title
+        return self._entry.title
 
     def _schedule_end(self) -> None:
         if self._timer is not None:
@@ -313,22 +349,20 @@ class WindowGuard:
         if self._timer is not None:
             self._timer()
             self._timer = None
-        self._coordinator.async_update_listeners()
+        self._changed()
 
     async def _async_remember(self) -> None:
-        await self._coordinator.memory.async_set_window_pause(
+        await self._memory.async_set_window_pause(
             self.pause.to_dict() if self.pause else None
         )
 
     async def _async_write(self, mode: HvacMode) -> None:
         try:
-            await self._coordinator.writer.request(
-                hvac_mode=mode, origin=Origin.AUTOMATION
-            )
+            await self._write_mode(mode)
         except QradError as err:
             LOGGER.warning("%s: could not write %s: %s", self._name, mode, err)
 
     def _async_in_background(self, work: Any) -> None:
-        self._coordinator.config_entry.async_create_background_task(
-            self.hass, work, f"{DOMAIN}_{self._coordinator.serial}_window"
+        self._entry.async_create_background_task(
+            self.hass, work, f"{DOMAIN}_{self._entry.data[CONF_SERIAL]}_window"
         )

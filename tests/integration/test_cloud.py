@@ -222,7 +222,8 @@ async def test_no_secret_reaches_diagnostics_or_logs(
     coordinator = entry.runtime_data
     hub = account.async_get_hub(hass, account_id)
     await wait_for(
-        hass, lambda: coordinator.compute is not None and not hub.outbox.pending
+        hass,
+        lambda: coordinator.data.cloud_status is not None and not hub.outbox.pending,
     )
     token = entry.data[CONF_TOKEN]
     shown = [
