@@ -29,7 +29,7 @@ import aiohttp
 
 from custom_components.qrad.api import HvacMode, Preset, QradDevice, QradError
 from custom_components.qrad.api.cloud import QradCloud
-from custom_components.qrad.api.cloud_models import Origin
+from custom_components.qrad.api.cloud_models import Heating, Origin
 from custom_components.qrad.api.outbox import Outbox
 from simulator.cloud.controller import Controller
 from simulator.cloud.endpoint import BrokerEndpoint
@@ -137,14 +137,13 @@ async def soak(count: int, accounts: int, minutes: float, seed: int) -> dict[str
                 serial = unit.unit.identity.serial
                 target = rng.randrange(10, 61) / 2
                 await write_until_applied(devices[serial], target, tally)
-                await clouds[owners[serial]].submit(
-                    serial,
+                heating = Heating(
                     target_temperature=target,
                     hvac_mode=HvacMode.HEAT,
                     preset=Preset.NONE,
                     power_limit_w=500.0,
-                    origin=Origin.AUTOMATION,
                 )
+                await clouds[owners[serial]].submit(serial, heating, Origin.AUTOMATION)
                 expected[serial] = target
                 tally.setpoints += 1
 

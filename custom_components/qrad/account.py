@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any, TypeIs
+from typing import TypeIs
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
@@ -23,10 +23,10 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 
-from .api import HvacMode, Preset
 from .api.cloud import PLAN_VALIDITY, QradCloud
 from .api.cloud_models import (
     ComputeStatus,
+    Heating,
     Origin,
     Plan,
     PlannedChange,
@@ -112,28 +112,14 @@ class AccountHub:
     # The Q.rads' side.
 
     async def async_submit(
-        self,
-        serial: str,
-        *,
-        target_temperature: float,
-        hvac_mode: HvacMode,
-        preset: Preset,
-        power_limit_w: float,
-        origin: Origin,
+        self, serial: str, heating: Heating, origin: Origin
     ) -> Setpoint:
         """Forward a setpoint: durable at once, delivered when the cloud is there."""
         await self.async_load()
-        fields: dict[str, Any] = {
-            "target_temperature": target_temperature,
-            "hvac_mode": hvac_mode,
-            "preset": preset,
-            "power_limit_w": power_limit_w,
-            "origin": origin,
-        }
         if self.cloud is not None:
-            setpoint = await self.cloud.submit(serial, **fields)
+            setpoint = await self.cloud.submit(serial, heating, origin)
         else:
-            setpoint = await self.outbox.add(serial, **fields)
+            setpoint = await self.outbox.add(serial, heating, origin)
         LOGGER.debug("setpoint %s #%d for %s", serial, setpoint.seq, self.account)
         if self.cloud is None:
             # Without a link, a waiting setpoint is what makes the cloud missed.

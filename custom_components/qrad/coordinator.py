@@ -39,7 +39,14 @@ from .api import (
     Thermostat,
     Wifi,
 )
-from .api.cloud_models import ComputeStatus, Origin, Plan, PlannedChange, PlanSource
+from .api.cloud_models import (
+    ComputeStatus,
+    Heating,
+    Origin,
+    Plan,
+    PlannedChange,
+    PlanSource,
+)
 from .cold_room import ColdRoomWatch
 from .const import (
     CONF_ACCOUNT,
@@ -261,12 +268,7 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
         if self.hub is None:
             return False
         latest = self.hub.latest(self.serial)
-        return latest is None or _setpoint_fields(state) != (
-            latest.target_temperature,
-            latest.hvac_mode,
-            latest.preset,
-            latest.power_limit_w,
-        )
+        return latest is None or _heating(state) != latest.heating
 
     @callback
     def _on_push_connection(self, connected: bool) -> None:  # noqa: FBT001
@@ -472,32 +474,27 @@ class QradCoordinator(DataUpdateCoordinator[QradData]):
         async with self._forwarding:
             await self.hub.async_load()
             state = self.data.state
-            thermostat = state.thermostat
             if not self._cloud_lacks(state):
                 return
-            if thermostat.hvac_mode is None or thermostat.preset is None:
+            if (heating := _heating(state)) is None:
                 # A newer firmware's mode or preset: the cloud cannot read it
                 # either, and keeps the last setpoint it was sent.
                 LOGGER.debug("%s: setpoint not forwarded, unknown mode", self.serial)
                 return
-            await self.hub.async_submit(
-                self.serial,
-                target_temperature=thermostat.target_temperature,
-                hvac_mode=thermostat.hvac_mode,
-                preset=thermostat.preset,
-                power_limit_w=state.power.power_limit_w,
-                origin=origin,
-            )
+            await self.hub.async_submit(self.serial, heating, origin)
 
 
-def _setpoint_fields(
-    state: QradState,
-) -> tuple[float, HvacMode | None, Preset | None, float]:
-    """What a setpoint to the cloud carries, as the Q.rad's state has it."""
+def _heating(state: QradState) -> Heating | None:
+    """What a setpoint to the cloud asks, as the Q.rad's state has it.
+
+    None when the Q.rad's mode or preset is one the cloud cannot read.
+    """
     thermostat = state.thermostat
-    return (
-        thermostat.target_temperature,
-        thermostat.hvac_mode,
-        thermostat.preset,
-        state.power.power_limit_w,
+    if thermostat.hvac_mode is None or thermostat.preset is None:
+        return None
+    return Heating(
+        target_temperature=thermostat.target_temperature,
+        hvac_mode=thermostat.hvac_mode,
+        preset=thermostat.preset,
+        power_limit_w=state.power.power_limit_w,
     )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from custom_components.qrad.api import HvacMode, Preset
-from custom_components.qrad.api.cloud_models import Origin, Setpoint
+from custom_components.qrad.api.cloud_models import Heating, Origin, Setpoint
 from custom_components.qrad.api.outbox import Outbox
 from simulator.testing import FileStore
 
@@ -36,14 +36,13 @@ class SlowFileStore(FileStore):
 
 async def add(outbox: Outbox, serial: str, target: float) -> Setpoint:
     """A setpoint as the climate entity sends it."""
-    return await outbox.add(
-        serial,
+    heating = Heating(
         target_temperature=target,
         hvac_mode=HvacMode.HEAT,
         preset=Preset.NONE,
         power_limit_w=500.0,
-        origin=Origin.USER,
     )
+    return await outbox.add(serial, heating, Origin.USER)
 
 
 async def test_a_whole_fleet_at_once_is_kept_in_a_few_writes(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import aiomqtt
 
 from custom_components.qrad.api import HvacMode, Preset
 from custom_components.qrad.api.cloud import QradCloud
-from custom_components.qrad.api.cloud_models import Origin, Setpoint
+from custom_components.qrad.api.cloud_models import Heating, Origin, Setpoint
 from custom_components.qrad.api.outbox import MemoryStore, Outbox, OutboxStore
 from simulator.cloud.link import make_client
 from simulator.testing import CloudWorld
@@ -59,14 +59,13 @@ async def account_client(
 
 async def submit(cloud: QradCloud, serial: str, target: float) -> Setpoint:
     """A setpoint as the climate entity sends it."""
-    return await cloud.submit(
-        serial,
+    heating = Heating(
         target_temperature=target,
         hvac_mode=HvacMode.HEAT,
         preset=Preset.NONE,
         power_limit_w=500.0,
-        origin=Origin.USER,
     )
+    return await cloud.submit(serial, heating, Origin.USER)
 
 
 def raw_client(world: CloudWorld, username: str, password: str) -> aiomqtt.Client:

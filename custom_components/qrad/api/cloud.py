@@ -26,6 +26,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from .cloud_models import (
     ComputeStatus,
+    Heating,
     Origin,
     Plan,
     PlannedChange,
@@ -40,7 +41,6 @@ from .exceptions import (
     QradInvalidResponseError,
     QradTimeoutError,
 )
-from .models import HvacMode, Preset
 from .outbox import Outbox
 
 _LOGGER = logging.getLogger(__name__)
@@ -154,25 +154,9 @@ class QradCloud:
             await self.close()
             raise
 
-    async def submit(
-        self,
-        serial: str,
-        *,
-        target_temperature: float,
-        hvac_mode: HvacMode,
-        preset: Preset,
-        power_limit_w: float,
-        origin: Origin,
-    ) -> Setpoint:
+    async def submit(self, serial: str, heating: Heating, origin: Origin) -> Setpoint:
         """Queue a setpoint durably, then send it if the link is up."""
-        setpoint = await self.outbox.add(
-            serial,
-            target_temperature=target_temperature,
-            hvac_mode=hvac_mode,
-            preset=preset,
-            power_limit_w=power_limit_w,
-            origin=origin,
-        )
+        setpoint = await self.outbox.add(serial, heating, origin)
         self._delivered.clear()
         if self._ready:
             self._send(setpoint)

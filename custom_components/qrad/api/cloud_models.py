@@ -67,6 +67,20 @@ def decode_json(payload: bytes | str) -> object:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Heating:
+    """What a setpoint asks of a Q.rad's heating, before the outbox numbers it.
+
+    One value from the coordinator through the account and the cloud client to
+    the outbox, which stamps it into a Setpoint.
+    """
+
+    target_temperature: float
+    hvac_mode: HvacMode
+    preset: Preset
+    power_limit_w: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class Setpoint(_Model):
     """One heating setpoint for the controller; `seq` grows per Q.rad."""
 
@@ -92,6 +106,16 @@ class Setpoint(_Model):
             raise ValueError("power_limit_w must be within 0-500 W")
         if self.seq < 1:
             raise ValueError("seq must be positive")
+
+    @property
+    def heating(self) -> Heating:
+        """What it asks of the Q.rad's heating."""
+        return Heating(
+            target_temperature=self.target_temperature,
+            hvac_mode=self.hvac_mode,
+            preset=self.preset,
+            power_limit_w=self.power_limit_w,
+        )
 
     def payload(self) -> str:
         """The wire form of 6.3 (the same text for equal setpoints)."""

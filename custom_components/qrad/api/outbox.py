@@ -20,9 +20,8 @@ from datetime import UTC, datetime, timedelta
 import logging
 from typing import Any, Protocol
 
-from .cloud_models import Origin, Plan, PlannedChange, PlanSource, Setpoint
+from .cloud_models import Heating, Origin, Plan, PlannedChange, PlanSource, Setpoint
 from .exceptions import QradInvalidResponseError
-from .models import HvacMode, Preset
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -96,24 +95,15 @@ class Outbox:
         if seq > self.last_seq.get(serial, 0):
             self.last_seq[serial] = seq
 
-    async def add(
-        self,
-        serial: str,
-        *,
-        target_temperature: float,
-        hvac_mode: HvacMode,
-        preset: Preset,
-        power_limit_w: float,
-        origin: Origin,
-    ) -> Setpoint:
+    async def add(self, serial: str, heating: Heating, origin: Origin) -> Setpoint:
         """A new setpoint for `serial`, numbered and saved before it counts."""
         now = datetime.now(UTC)
         setpoint = Setpoint(
             serial=serial,
-            target_temperature=target_temperature,
-            hvac_mode=hvac_mode,
-            preset=preset,
-            power_limit_w=power_limit_w,
+            target_temperature=heating.target_temperature,
+            hvac_mode=heating.hvac_mode,
+            preset=heating.preset,
+            power_limit_w=heating.power_limit_w,
             origin=origin,
             # The wire carries milliseconds; an echo must compare equal.
             timestamp=now.replace(microsecond=now.microsecond // 1000 * 1000),
