@@ -42,8 +42,7 @@ class QradEntity(CoordinatorEntity[QradCoordinator]):
             model=device.model,
             name=device.name,
             sw_version=device.firmware,
-            # No configuration_url: a Q.rad has no page of its own to link to
-            # (its /info is JSON for clients, not a page for its owner).
+            configuration_url=f"http://{coordinator.device.host}:{coordinator.device.port}/api/v1/info",
         )
 
     def _shown(self) -> object:
