@@ -10,9 +10,8 @@ limit), and the latest pending values are always written next. Every caller
 returns once its value, or a later one that replaced it, is on the Q.rad and in
 its account's outbox.
 
-A `429 rate_limited` or `503 busy` is retried after the Q.rad's Retry-After,
-with whatever newer values arrived meanwhile, for up to WRITE_GIVE_UP_S; it is
-never taken for a refused token.
+A `429 rate_limited` or `503 busy` is asked again by the client itself (its
+SETPOINT_RETRY, up to a minute); values asked meanwhile go in the next write.
 """
 
 from __future__ import annotations
@@ -21,30 +20,21 @@ import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
-import logging
 
 from .api import (
     HvacMode,
     Power,
     Preset,
-    QradBusyError,
     QradDevice,
     QradError,
     Thermostat,
 )
 from .api.cloud_models import Origin
 
-_LOGGER = logging.getLogger(__name__)
-
-# How long a write keeps retrying a Q.rad that answers 429 or 503.
-WRITE_GIVE_UP_S = 60.0
 # Writes of one Q.rad start at least this far apart: a lone change goes at
 # once, a drag sends about five values a second, well within the Q.rad's rate
 # limit (10 requests/s) and leaving room for the other commands.
 MIN_WRITE_INTERVAL_S = 0.2
-# The wait when a busy answer gives no Retry-After, and the longest one taken.
-BUSY_WAIT_S = 1.0
-MAX_BUSY_WAIT_S = 10.0
 
 
 @dataclass
@@ -182,42 +172,23 @@ class SetpointWriter:
             self.on_busy(False)  # noqa: FBT003
 
     async def _write(self, batch: Wanted) -> None:
-        """Write the batch, retrying after Retry-After with anything newer."""
+        """Write the batch (the client asks a busy Q.rad again by itself)."""
         loop = asyncio.get_running_loop()
-        give_up = loop.time() + WRITE_GIVE_UP_S
-        while True:
-            if self._last_write is not None:
-                # Let the values of a drag gather (they join this batch).
-                await asyncio.sleep(
-                    self._last_write + MIN_WRITE_INTERVAL_S - loop.time()
-                )
-                batch.absorb(self._wanted)
-                self._wanted = Wanted()
-            self._last_write = loop.time()
-            try:
-                if batch.thermostat:
-                    thermostat = await self.device.set_thermostat(
-                        target_temperature=batch.target_temperature,
-                        hvac_mode=batch.hvac_mode,
-                        preset=batch.preset,
-                    )
-                    self.on_thermostat(thermostat)
-                    batch.target_temperature = batch.preset = batch.hvac_mode = None
-                if batch.power_limit_w is not None:
-                    power = await self.device.set_power_limit(batch.power_limit_w)
-                    self.on_power(power)
-                    batch.power_limit_w = None
-            except QradBusyError as err:
-                wait = min(err.retry_after or BUSY_WAIT_S, MAX_BUSY_WAIT_S)
-                if loop.time() + wait > give_up:
-                    raise
-                _LOGGER.debug("%s is busy; writing again in %.1f s", self.device, wait)
-                await asyncio.sleep(wait)
-                # Whatever was asked meanwhile goes in the same write.
-                batch.absorb(self._wanted)
-                self._wanted = Wanted()
-                continue
-            return
+        if self._last_write is not None:
+            # Let the values of a drag gather (they join this batch).
+            await asyncio.sleep(self._last_write + MIN_WRITE_INTERVAL_S - loop.time())
+            batch.absorb(self._wanted)
+            self._wanted = Wanted()
+        self._last_write = loop.time()
+        if batch.thermostat:
+            thermostat = await self.device.set_thermostat(
+                target_temperature=batch.target_temperature,
+                hvac_mode=batch.hvac_mode,
+                preset=batch.preset,
+            )
+            self.on_thermostat(thermostat)
+        if batch.power_limit_w is not None:
+            self.on_power(await self.device.set_power_limit(batch.power_limit_w))
 
 
 def _settle(waiters: list[asyncio.Future[None]], error: QradError | None) -> None:

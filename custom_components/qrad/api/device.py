@@ -8,8 +8,10 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import random
 import socket
+import sys
 from typing import Any, Self, get_type_hints
 
 import aiohttp
@@ -45,11 +47,34 @@ LOGGER = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 BUSY_ATTEMPTS = 3
+# The longest Retry-After honoured at once, by a call or a reconnecting stream.
 MAX_RETRY_AFTER_S = 10.0
+# The wait before asking again when a busy answer gives no Retry-After.
+BUSY_WAIT_S = 1.0
 HEARTBEAT_TIMEOUT_S = 30.0
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 60.0
 CLOSE_TOKEN_REFUSED = 4401
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BusyRetry:
+    """How a call asks a busy Q.rad (429, 503) again: the one retry of the client.
+
+    Each wait is the Retry-After the Q.rad gave (BUSY_WAIT_S without one), at
+    most MAX_RETRY_AFTER_S; the call gives up with QradBusyError after
+    `attempts` tries, or when the next wait would end past `budget_s`.
+    """
+
+    attempts: int
+    budget_s: float = math.inf
+
+
+# A read, a pairing, a speaker or Wi-Fi command: asked three times.
+CALL_RETRY = BusyRetry(attempts=BUSY_ATTEMPTS)
+# A setpoint must land: asked again for up to a minute (the writer coalesces
+# whatever is asked meanwhile into its next write).
+SETPOINT_RETRY = BusyRetry(attempts=sys.maxsize, budget_s=60.0)
 
 
 class QradDevice:
@@ -141,23 +166,28 @@ class QradDevice:
         body: Mapping[str, Any] | None = None,
         *,
         auth: bool = True,
+        retry: BusyRetry = CALL_RETRY,
     ) -> Any:
-        """Send one request; retry after Retry-After on 429/503; map every error."""
-        for attempt in range(BUSY_ATTEMPTS):
+        """Send one request, asked again as `retry` says on 429/503; map every error."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + retry.budget_s
+        attempt = 0
+        while True:
+            attempt += 1
             status, retry_after, payload = await self._send(
                 method, path, body, auth=auth
             )
-            if status in (429, 503):
-                if attempt + 1 == BUSY_ATTEMPTS:
-                    raise QradBusyError(
-                        f"{self.host} is busy ({_describe(payload)})", retry_after
-                    )
-                await asyncio.sleep(min(retry_after or 1.0, MAX_RETRY_AFTER_S))
-                continue
             if status < 300:
                 return payload
-            raise _error_for(status, payload)
-        raise AssertionError("unreachable")  # pragma: no cover
+            if status not in (429, 503):
+                raise _error_for(status, payload)
+            wait = min(retry_after or BUSY_WAIT_S, MAX_RETRY_AFTER_S)
+            if attempt >= retry.attempts or loop.time() + wait > give_up:
+                raise QradBusyError(
+                    f"{self.host} is busy ({_describe(payload)})", retry_after
+                )
+            LOGGER.debug("%s is busy; asking again in %.1f s", self.host, wait)
+            await asyncio.sleep(wait)
 
     async def _send(
         self,
@@ -244,12 +274,19 @@ class QradDevice:
                 else None
             ),
         )
-        return Thermostat.from_dict(await self._request("PATCH", "/thermostat", body))
+        return Thermostat.from_dict(
+            await self._request("PATCH", "/thermostat", body, retry=SETPOINT_RETRY)
+        )
 
     async def set_power_limit(self, power_limit_w: float) -> Power:
         """Cap the power any target may ask for, the cloud's or the unit's own."""
         return Power.from_dict(
-            await self._request("PATCH", "/power", {"power_limit_w": power_limit_w})
+            await self._request(
+                "PATCH",
+                "/power",
+                {"power_limit_w": power_limit_w},
+                retry=SETPOINT_RETRY,
+            )
         )
 
     async def boost(self, minutes: int, delta: float | None = None) -> Thermostat:
