@@ -14,8 +14,9 @@ from typing import Self
 from .exceptions import QradInvalidResponseError
 from .models import HvacMode, Preset, _Model, _Reader
 
-ACCOUNT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,31}$")
-SERIAL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
+# A serial as the cloud's topics carry it (section 6): wider than a Q.rad's
+# own, which the local API checks (models.DEVICE_SERIAL_PATTERN).
+TOPIC_SERIAL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}\Z")
 
 
 class Origin(StrEnum):
@@ -95,7 +96,7 @@ class Setpoint(_Model):
 
     def __post_init__(self) -> None:
         """Refuse what the controller would refuse, before it leaves."""
-        if not SERIAL_PATTERN.match(self.serial):
+        if not TOPIC_SERIAL_PATTERN.match(self.serial):
             raise ValueError(f"not a serial: {self.serial!r}")
         if not (
             math.isfinite(self.target_temperature)
@@ -140,7 +141,7 @@ class Setpoint(_Model):
         read = _Reader(data, "setpoint")
         try:
             return cls(
-                serial=read.text("serial", max_length=32, pattern=SERIAL_PATTERN),
+                serial=read.text("serial", max_length=32, pattern=TOPIC_SERIAL_PATTERN),
                 target_temperature=read.number("target_temperature", 5.0, 30.0),
                 hvac_mode=read.enum("hvac_mode", HvacMode),
                 preset=read.enum("preset", Preset),
@@ -179,7 +180,7 @@ class Plan:
 
     def __post_init__(self) -> None:
         """Refuse what the controller would refuse (6.11), before it leaves."""
-        if not SERIAL_PATTERN.match(self.serial):
+        if not TOPIC_SERIAL_PATTERN.match(self.serial):
             raise ValueError(f"not a serial: {self.serial!r}")
         if self.seq < 1:
             raise ValueError("seq must be positive")
@@ -240,7 +241,7 @@ class Plan:
             )
         try:
             return cls(
-                serial=read.text("serial", max_length=32, pattern=SERIAL_PATTERN),
+                serial=read.text("serial", max_length=32, pattern=TOPIC_SERIAL_PATTERN),
                 seq=read.integer("seq", 1),
                 source=read.enum("source", PlanSource),
                 issued_at=read.time("issued_at"),
@@ -275,7 +276,7 @@ class ComputeStatus(_Model):
         read = _Reader(data, "status")
         source = read.raw("heat_source")
         return cls(
-            serial=read.text("serial", max_length=32, pattern=SERIAL_PATTERN),
+            serial=read.text("serial", max_length=32, pattern=TOPIC_SERIAL_PATTERN),
             setpoint_seq=read.integer("setpoint_seq", 0),
             power_target_w=read.number("power_target_w", 0.0, 500.0),
             jobs_running=read.integer("jobs_running", 0, 1000),

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from .exceptions import QradInvalidResponseError, QradUnsupportedError
-from .models import MAC_PATTERN, SERIAL_PATTERN, DiscoveryInfo
+from .models import DEVICE_SERIAL_PATTERN, MAC_PATTERN, DiscoveryInfo
 
 SERVICE_TYPE = "_qrad._tcp.local."
 SUPPORTED_API_VERSION = 1
@@ -81,7 +81,7 @@ def parse_txt(properties: Mapping[str, Any] | Mapping[bytes, Any]) -> DiscoveryI
     if not API_PATTERN.match(api):
         raise QradInvalidResponseError("TXT record 'api' is not a number")
     info = DiscoveryInfo(
-        serial=field("serial", SERIAL_PATTERN),
+        serial=field("serial", DEVICE_SERIAL_PATTERN),
         name=field("name"),
         model=field("model", max_length=32),
         firmware=field("fw", VERSION_PATTERN, 32),

@@ -18,7 +18,7 @@ from typing import Any, Self, cast
 from .exceptions import QradInvalidResponseError
 
 # \Z, not $: `$` also matches before a trailing newline ("QR3-00A1B2\n").
-SERIAL_PATTERN = re.compile(r"^QR[0-9]-[0-9A-F]{6}\Z")
+DEVICE_SERIAL_PATTERN = re.compile(r"^QR[0-9]-[0-9A-F]{6}\Z")
 MAC_PATTERN = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z")
 MAX_WIFI_CLIENTS = 32
 type Json = Mapping[str, Any]
@@ -227,7 +227,7 @@ class DeviceInfo(_Model):
     def from_dict(cls, data: object) -> Self:
         read = _Reader(data, "info")
         return cls(
-            serial=read.text("serial", pattern=SERIAL_PATTERN),
+            serial=read.text("serial", pattern=DEVICE_SERIAL_PATTERN),
             name=read.text("name", max_length=64),
             model=read.text("model", max_length=32),
             firmware=read.text("firmware", max_length=32),
@@ -280,7 +280,7 @@ class Device(_Model):
     def from_dict(cls, data: object) -> Self:
         read = _Reader(data, "device")
         return cls(
-            serial=read.text("serial", pattern=SERIAL_PATTERN),
+            serial=read.text("serial", pattern=DEVICE_SERIAL_PATTERN),
             name=read.text("name", max_length=64),
             model=read.text("model", max_length=32),
             firmware=read.text("firmware", max_length=32),
@@ -440,12 +440,12 @@ class SpeakerGroup(_Model):
     def from_dict(cls, data: object) -> Self:
         read = _Reader(data, "speaker.group")
         members = read.texts("members")
-        if not all(SERIAL_PATTERN.match(serial) for serial in members):
+        if not all(DEVICE_SERIAL_PATTERN.match(serial) for serial in members):
             raise QradInvalidResponseError("speaker.group.members holds a bad serial")
         return cls(
             id=read.text("id", max_length=64),
             role=read.state_enum("role", GroupRole),
-            leader=read.text("leader", pattern=SERIAL_PATTERN),
+            leader=read.text("leader", pattern=DEVICE_SERIAL_PATTERN),
             members=list(members),
         )
 
