@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 import shutil
+import threading
 
 from playwright.sync_api import Page, sync_playwright
 
@@ -19,7 +20,8 @@ CHROMIUM = shutil.which("chromium", path="/usr/bin:/usr/lib/chromium")
 def logged_in(house: House, path: str) -> Iterator[Page]:
     """A page of Home Assistant at `path`, after the demo owner logged in."""
     assert CHROMIUM is not None
-    with sync_playwright() as playwright:
+    before = set(threading.enumerate())
+    with _executor_threads_joined(before), sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
         )
@@ -33,3 +35,18 @@ def logged_in(house: House, path: str) -> Iterator[Page]:
             yield page
         finally:
             browser.close()
+
+
+@contextmanager
+def _executor_threads_joined(before: set[threading.Thread]) -> Iterator[None]:
+    """Wait, on leaving, for the executor threads Playwright's loop started.
+
+    Its loop closes without waiting for them; one still alive when the test
+    ends is taken for a leaked thread by the Home Assistant test plugin.
+    """
+    try:
+        yield
+    finally:
+        for thread in set(threading.enumerate()) - before:
+            if thread.name.startswith("asyncio_"):
+                thread.join(timeout=10)
