@@ -10,8 +10,10 @@ limit), and the latest pending values are always written next. Every caller
 returns once its value, or a later one that replaced it, is on the Q.rad and in
 its account's outbox.
 
-A `429 rate_limited` or `503 busy` is asked again by the client itself (its
-SETPOINT_RETRY, up to a minute); values asked meanwhile go in the next write.
+A `429 rate_limited` or `503 busy` is asked again after the Q.rad's Retry-After
+for up to a minute (SETPOINT_RETRY, run here over the batch rather than by the
+client, so that each try carries whatever newer values arrived meanwhile); it
+is never taken for a refused token.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
+from functools import partial
 
 from .api import (
     HvacMode,
@@ -30,11 +33,14 @@ from .api import (
     Thermostat,
 )
 from .api.cloud_models import Origin
+from .api.device import ASK_ONCE, BusyRetry
 
 # Writes of one Q.rad start at least this far apart: a lone change goes at
 # once, a drag sends about five values a second, well within the Q.rad's rate
 # limit (10 requests/s) and leaving room for the other commands.
 MIN_WRITE_INTERVAL_S = 0.2
+# A setpoint must land: a busy Q.rad is asked again for up to a minute.
+SETPOINT_RETRY = BusyRetry(budget_s=60.0)
 
 
 @dataclass
@@ -172,10 +178,15 @@ class SetpointWriter:
             self.on_busy(False)  # noqa: FBT003
 
     async def _write(self, batch: Wanted) -> None:
-        """Write the batch (the client asks a busy Q.rad again by itself)."""
+        """Write the batch; while the Q.rad is busy, asked again with anything newer."""
+        await SETPOINT_RETRY.run(partial(self._try_write, batch))
+
+    async def _try_write(self, batch: Wanted) -> None:
+        """One try; what it wrote leaves the batch, so a retry sends only the rest."""
         loop = asyncio.get_running_loop()
         if self._last_write is not None:
-            # Let the values of a drag gather (they join this batch).
+            # Let the values of a drag, or those asked while the Q.rad was
+            # busy, gather: they join this batch.
             await asyncio.sleep(self._last_write + MIN_WRITE_INTERVAL_S - loop.time())
             batch.absorb(self._wanted)
             self._wanted = Wanted()
@@ -185,10 +196,16 @@ class SetpointWriter:
                 target_temperature=batch.target_temperature,
                 hvac_mode=batch.hvac_mode,
                 preset=batch.preset,
+                retry=ASK_ONCE,
             )
             self.on_thermostat(thermostat)
+            batch.target_temperature = batch.preset = batch.hvac_mode = None
         if batch.power_limit_w is not None:
-            self.on_power(await self.device.set_power_limit(batch.power_limit_w))
+            power = await self.device.set_power_limit(
+                batch.power_limit_w, retry=ASK_ONCE
+            )
+            self.on_power(power)
+            batch.power_limit_w = None
 
 
 def _settle(waiters: list[asyncio.Future[None]], error: QradError | None) -> None:

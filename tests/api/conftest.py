@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from custom_components.qrad.api import QradDevice
+from custom_components.qrad.api.backoff import Backoff
 import custom_components.qrad.api.device as device_module
 from simulator.device.server import UnitServer
 from simulator.fleet import Fleet, FleetConfig
@@ -25,7 +26,9 @@ async def device(qrad_unit: UnitServer, qrad_token: str) -> AsyncIterator[QradDe
 @pytest.fixture
 def fast_reconnect(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reconnect after 50 ms instead of 1 s, so that fault tests stay short."""
-    monkeypatch.setattr(device_module, "BACKOFF_START_S", 0.05)
+    monkeypatch.setattr(
+        device_module, "RECONNECT_BACKOFF", Backoff(start_s=0.05, cap_s=60.0)
+    )
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from custom_components.qrad.api import (
     QradState,
     QradUnsupportedError,
 )
+from custom_components.qrad.api.backoff import Backoff
 import custom_components.qrad.api.device as device_module
 from simulator.testing import free_port
 
@@ -453,10 +454,12 @@ async def test_reconnection_backs_off_exponentially_with_jitter(
     backoff is scaled down (start 0.1 s, cap 0.8 s); the wait before each new
     attempt is measured by the unit, from one attempt's arrival to the next.
     """
-    assert (device_module.BACKOFF_START_S, device_module.BACKOFF_MAX_S) == (1.0, 60.0)
+    backoff = device_module.RECONNECT_BACKOFF
+    assert (backoff.start_s, backoff.cap_s) == (1.0, 60.0)
     start, cap = 0.1, 0.8
-    monkeypatch.setattr(device_module, "BACKOFF_START_S", start)
-    monkeypatch.setattr(device_module, "BACKOFF_MAX_S", cap)
+    monkeypatch.setattr(
+        device_module, "RECONNECT_BACKOFF", Backoff(start_s=start, cap_s=cap)
+    )
     refused = answer(error_body("internal_error"), 500)
     plan = [
         *[refused] * 5,

@@ -28,6 +28,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.qrad import account
 from custom_components.qrad.api import cloud
+from custom_components.qrad.api.backoff import Backoff
 from custom_components.qrad.const import (
     ACCOUNT_UNIQUE_ID_PREFIX,
     CONF_CLOUD_ISSUE_MINUTES,
@@ -59,7 +60,7 @@ async def fast_world(cloud_tls: TlsFiles, tmp_path: Path) -> AsyncIterator[Cloud
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
     """Come back to the broker quickly."""
-    monkeypatch.setattr(cloud, "RECONNECT_DELAYS_S", (0.2, 0.5, 1.0))
+    monkeypatch.setattr(cloud, "RECONNECT_BACKOFF", Backoff(start_s=0.2, cap_s=1.0))
 
 
 async def set_target(hass: HomeAssistant, entity_id: str, target: float) -> None:

@@ -24,6 +24,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from .backoff import RECONNECT_BACKOFF
 from .cloud_models import (
     ComputeStatus,
     Heating,
@@ -53,7 +54,6 @@ RETAINED_SETTLE_S = 0.3
 RETAINED_SETTLE_MAX_S = 3.0
 # A plan sent is valid this long (6.11: a sender covers at least the next 24 h).
 PLAN_VALIDITY = timedelta(hours=36)
-RECONNECT_DELAYS_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 CLOSE_WAIT_STEPS = 20
 AUTH_FAILURES = frozenset({4, 5, 134, 135})  # 3.1.1 and MQTT 5 "not authorized"
 
@@ -264,12 +264,9 @@ class QradCloud:
 
     async def _reconnect(self, *, first: bool = False) -> None:
         """Come back after a drop, waiting longer after each failure."""
-        attempt = 0
+        delays = RECONNECT_BACKOFF.delays()
         while not self._closing and not self.connected:
-            await asyncio.sleep(
-                RECONNECT_DELAYS_S[min(attempt, len(RECONNECT_DELAYS_S) - 1)]
-            )
-            attempt += 1
+            await asyncio.sleep(next(delays))
             with contextlib.suppress(QradConnectionError):
                 await self._connect_once(first=first)
                 first = False

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 import contextlib
 import dataclasses
+from functools import partial
 import json
 import logging
 import math
-import random
 import socket
 import sys
 from typing import Any, Self, get_type_hints
 
 import aiohttp
 
+from .backoff import RECONNECT_BACKOFF
 from .discovery import check_supported
 from .exceptions import (
     QradAuthenticationError,
@@ -52,29 +53,49 @@ MAX_RETRY_AFTER_S = 10.0
 # The wait before asking again when a busy answer gives no Retry-After.
 BUSY_WAIT_S = 1.0
 HEARTBEAT_TIMEOUT_S = 30.0
-BACKOFF_START_S = 1.0
-BACKOFF_MAX_S = 60.0
 CLOSE_TOKEN_REFUSED = 4401
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BusyRetry:
-    """How a call asks a busy Q.rad (429, 503) again: the one retry of the client.
+    """How a busy Q.rad (429, 503) is asked again: the one retry of a busy answer.
 
     Each wait is the Retry-After the Q.rad gave (BUSY_WAIT_S without one), at
-    most MAX_RETRY_AFTER_S; the call gives up with QradBusyError after
+    most MAX_RETRY_AFTER_S; `run` lets the QradBusyError through after
     `attempts` tries, or when the next wait would end past `budget_s`.
+
+    As in python-wled, the retry is declared on the call (CALL_RETRY) and
+    nothing above retries that call again. Unlike it, only a busy answer is
+    retried, after the wait the Q.rad asks for (section 3.4), not a connection
+    error: the stream's reconnect and the coordinator's polling answer those.
+    And a setpoint's retry is its writer's, run over the batch with ASK_ONCE
+    for each call, since each try must carry the newest values asked meanwhile.
     """
 
-    attempts: int
+    attempts: int = sys.maxsize
     budget_s: float = math.inf
 
+    async def run[T](self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Await `attempt()`, again after each busy answer as this policy allows."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.budget_s
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                return await attempt()
+            except QradBusyError as err:
+                wait = min(err.retry_after or BUSY_WAIT_S, MAX_RETRY_AFTER_S)
+                if tries >= self.attempts or loop.time() + wait > give_up:
+                    raise
+                LOGGER.debug("%s; asking again in %.1f s", err, wait)
+                await asyncio.sleep(wait)
 
-# A read, a pairing, a speaker or Wi-Fi command: asked three times.
+
+# A read or a command: asked three times.
 CALL_RETRY = BusyRetry(attempts=BUSY_ATTEMPTS)
-# A setpoint must land: asked again for up to a minute (the writer coalesces
-# whatever is asked meanwhile into its next write).
-SETPOINT_RETRY = BusyRetry(attempts=sys.maxsize, budget_s=60.0)
+# For a caller that runs a retry of its own over several calls.
+ASK_ONCE = BusyRetry(attempts=1)
 
 
 class QradDevice:
@@ -169,25 +190,20 @@ class QradDevice:
         retry: BusyRetry = CALL_RETRY,
     ) -> Any:
         """Send one request, asked again as `retry` says on 429/503; map every error."""
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + retry.budget_s
-        attempt = 0
-        while True:
-            attempt += 1
-            status, retry_after, payload = await self._send(
-                method, path, body, auth=auth
+        return await retry.run(partial(self._ask, method, path, body, auth=auth))
+
+    async def _ask(
+        self, method: str, path: str, body: Mapping[str, Any] | None, *, auth: bool
+    ) -> Any:
+        """One try: the answer's payload, or its error (QradBusyError on 429/503)."""
+        status, retry_after, payload = await self._send(method, path, body, auth=auth)
+        if status < 300:
+            return payload
+        if status in (429, 503):
+            raise QradBusyError(
+                f"{self.host} is busy ({_describe(payload)})", retry_after
             )
-            if status < 300:
-                return payload
-            if status not in (429, 503):
-                raise _error_for(status, payload)
-            wait = min(retry_after or BUSY_WAIT_S, MAX_RETRY_AFTER_S)
-            if attempt >= retry.attempts or loop.time() + wait > give_up:
-                raise QradBusyError(
-                    f"{self.host} is busy ({_describe(payload)})", retry_after
-                )
-            LOGGER.debug("%s is busy; asking again in %.1f s", self.host, wait)
-            await asyncio.sleep(wait)
+        raise _error_for(status, payload)
 
     async def _send(
         self,
@@ -262,6 +278,7 @@ class QradDevice:
         hvac_mode: HvacMode | None = None,
         preset: Preset | None = None,
         preset_temperatures: Mapping[Preset, float] | None = None,
+        retry: BusyRetry = CALL_RETRY,
     ) -> Thermostat:
         """Change target, mode, preset or preset temperatures."""
         body = _only_given(
@@ -275,17 +292,16 @@ class QradDevice:
             ),
         )
         return Thermostat.from_dict(
-            await self._request("PATCH", "/thermostat", body, retry=SETPOINT_RETRY)
+            await self._request("PATCH", "/thermostat", body, retry=retry)
         )
 
-    async def set_power_limit(self, power_limit_w: float) -> Power:
+    async def set_power_limit(
+        self, power_limit_w: float, *, retry: BusyRetry = CALL_RETRY
+    ) -> Power:
         """Cap the power any target may ask for, the cloud's or the unit's own."""
         return Power.from_dict(
             await self._request(
-                "PATCH",
-                "/power",
-                {"power_limit_w": power_limit_w},
-                retry=SETPOINT_RETRY,
+                "PATCH", "/power", {"power_limit_w": power_limit_w}, retry=retry
             )
         )
 
@@ -373,7 +389,7 @@ class QradDevice:
 
         Raises QradAuthenticationError when the token is refused.
         """
-        backoff = BACKOFF_START_S
+        delays = RECONNECT_BACKOFF.delays()
         while True:
             stream = _Stream(self, on_state)
             asked_s = 0.0
@@ -394,10 +410,8 @@ class QradDevice:
                 raise
             self._set_connected(connected=False, on_connection=on_connection)
             if stream.snapshot_seen:
-                backoff = BACKOFF_START_S
-            jittered = backoff * random.uniform(0.8, 1.2)  # noqa: S311
-            await asyncio.sleep(max(jittered, asked_s))
-            backoff = min(backoff * 2, BACKOFF_MAX_S)
+                delays = RECONNECT_BACKOFF.delays()
+            await asyncio.sleep(max(next(delays), asked_s))
 
     def _set_connected(
         self, *, connected: bool, on_connection: Callable[[bool], None] | None
