@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 import itertools
 import json
 import math
 import re
-from typing import Self
+from typing import Any
 
 from .exceptions import QradInvalidResponseError
-from .models import HvacMode, Preset, _Model, _Reader
+from .models import (
+    HvacMode,
+    Preset,
+    WireModel,
+    enum,
+    integer,
+    iso_time,
+    items,
+    number,
+    text,
+    tolerant,
+)
 
 # A serial as the cloud's topics carry it (section 6): wider than a Q.rad's
 # own, which the local API checks (models.DEVICE_SERIAL_PATTERN).
@@ -67,6 +78,11 @@ def decode_json(payload: bytes | str) -> object:
         raise QradInvalidResponseError(f"not valid JSON: {err}") from err
 
 
+def _wire_time(moment: datetime) -> str:
+    """A plan's times: UTC, to the second."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Heating:
     """What a setpoint asks of a Q.rad's heating, before the outbox numbers it.
@@ -82,17 +98,20 @@ class Heating:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Setpoint(_Model):
-    """One heating setpoint for the controller; `seq` grows per Q.rad."""
+class Setpoint(WireModel, section="setpoint"):
+    """One heating setpoint for the controller; `seq` grows per Q.rad.
 
-    serial: str
-    target_temperature: float
-    hvac_mode: HvacMode
-    preset: Preset
-    power_limit_w: float
-    origin: Origin
-    timestamp: datetime
-    seq: int
+    `from_dict` reads one back (retained, or from the persisted outbox).
+    """
+
+    serial: str = field(metadata=text(32, pattern=TOPIC_SERIAL_PATTERN))
+    target_temperature: float = field(metadata=number(5.0, 30.0))
+    hvac_mode: HvacMode = field(metadata=enum(HvacMode))
+    preset: Preset = field(metadata=enum(Preset))
+    power_limit_w: float = field(metadata=number(0.0, 500.0))
+    origin: Origin = field(metadata=enum(Origin))
+    timestamp: datetime = field(metadata=iso_time())
+    seq: int = field(metadata=integer(1))
 
     def __post_init__(self) -> None:
         """Refuse what the controller would refuse, before it leaves."""
@@ -135,48 +154,39 @@ class Setpoint(_Model):
             }
         )
 
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        """A setpoint read back (retained, or from the persisted outbox)."""
-        read = _Reader(data, "setpoint")
-        try:
-            return cls(
-                serial=read.text("serial", max_length=32, pattern=TOPIC_SERIAL_PATTERN),
-                target_temperature=read.number("target_temperature", 5.0, 30.0),
-                hvac_mode=read.enum("hvac_mode", HvacMode),
-                preset=read.enum("preset", Preset),
-                power_limit_w=read.number("power_limit_w", 0.0, 500.0),
-                origin=read.enum("origin", Origin),
-                timestamp=read.time("timestamp"),
-                seq=read.integer("seq", 1),
-            )
-        except ValueError as err:
-            raise QradInvalidResponseError(str(err)) from err
-
-
-def _wire_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
 
 @dataclass(frozen=True)
-class PlannedChange:
+class PlannedChange(WireModel, section="plan.changes[{index}]"):
     """From `at` on, the Q.rad's target is `target_temperature` (6.11)."""
 
-    at: datetime
-    target_temperature: float
-    preset: Preset | None = None
+    at: datetime = field(metadata=iso_time(_wire_time))
+    target_temperature: float = field(metadata=number(5.0, 30.0))
+    # Optional, for display; a preset this client does not know reads as None.
+    preset: Preset | None = field(default=None, metadata=tolerant(Preset))
+
+    def __post_serialize__(self, wire: dict[str, Any]) -> dict[str, Any]:
+        """No `preset` key for a change without one."""
+        if self.preset is None:
+            del wire["preset"]
+        return wire
 
 
 @dataclass(frozen=True, kw_only=True)
-class Plan:
-    """The upcoming target changes of one Q.rad; `seq` grows per Q.rad, apart."""
+class Plan(WireModel, section="plan"):
+    """The upcoming target changes of one Q.rad; `seq` grows per Q.rad, apart.
 
-    serial: str
-    seq: int
-    source: PlanSource
-    issued_at: datetime
-    valid_until: datetime
-    changes: tuple[PlannedChange, ...]
+    `to_dict` is the message as JSON values (also how the outbox keeps it);
+    `from_dict` reads one back (retained, or from the persisted outbox).
+    """
+
+    serial: str = field(metadata=text(32, pattern=TOPIC_SERIAL_PATTERN))
+    seq: int = field(metadata=integer(1))
+    source: PlanSource = field(metadata=enum(PlanSource))
+    issued_at: datetime = field(metadata=iso_time(_wire_time))
+    valid_until: datetime = field(metadata=iso_time(_wire_time))
+    changes: tuple[PlannedChange, ...] = field(
+        metadata=items(PlannedChange, MAX_PLAN_CHANGES, into=tuple)
+    )
 
     def __post_init__(self) -> None:
         """Refuse what the controller would refuse (6.11), before it leaves."""
@@ -206,90 +216,21 @@ class Plan:
         """The wire form of 6.11 (the same text for equal plans)."""
         return json.dumps(self.to_dict())
 
-    def to_dict(self) -> dict[str, object]:
-        """The message as JSON values (also how the outbox keeps it)."""
-        return {
-            "serial": self.serial,
-            "seq": self.seq,
-            "source": str(self.source),
-            "issued_at": _wire_time(self.issued_at),
-            "valid_until": _wire_time(self.valid_until),
-            "changes": [
-                {
-                    "at": _wire_time(change.at),
-                    "target_temperature": change.target_temperature,
-                }
-                | ({"preset": str(change.preset)} if change.preset is not None else {})
-                for change in self.changes
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        """A plan read back (retained, or from the persisted outbox)."""
-        read = _Reader(data, "plan")
-        changes = []
-        for index, item in enumerate(read.items("changes", MAX_PLAN_CHANGES)):
-            change = _Reader(item, f"plan.changes[{index}]")
-            preset = change.get("preset")
-            changes.append(
-                PlannedChange(
-                    at=change.time("at"),
-                    target_temperature=change.number("target_temperature", 5.0, 30.0),
-                    preset=Preset(preset) if preset in set(Preset) else None,
-                )
-            )
-        try:
-            return cls(
-                serial=read.text("serial", max_length=32, pattern=TOPIC_SERIAL_PATTERN),
-                seq=read.integer("seq", 1),
-                source=read.enum("source", PlanSource),
-                issued_at=read.time("issued_at"),
-                valid_until=read.time("valid_until"),
-                changes=tuple(changes),
-            )
-        except ValueError as err:
-            raise QradInvalidResponseError(str(err)) from err
-
 
 @dataclass(frozen=True, kw_only=True)
-class ComputeStatus(_Model):
-    """What the controller does with one Q.rad (6.4)."""
+class ComputeStatus(WireModel, section="status"):
+    """What the controller does with one Q.rad (6.4); unknown heat sources read."""
 
-    serial: str
-    setpoint_seq: int
-    power_target_w: float
-    jobs_running: int
-    gflops: float
-    heat_share: float
-    heat_source: HeatSource
-    energy_kwh: float
-    reimbursed_eur: float
-    room_temperature: float | None
-    updated_at: datetime
+    serial: str = field(metadata=text(32, pattern=TOPIC_SERIAL_PATTERN))
+    setpoint_seq: int = field(metadata=integer(0))
+    power_target_w: float = field(metadata=number(0.0, 500.0))
+    jobs_running: int = field(metadata=integer(0, 1000))
+    gflops: float = field(metadata=number(0.0, 1e6))
+    heat_share: float = field(metadata=number(0.0, 1.0))
+    heat_source: HeatSource = field(metadata=tolerant(HeatSource, HeatSource.UNKNOWN))
+    energy_kwh: float = field(metadata=number(0.0))
+    reimbursed_eur: float = field(metadata=number(0.0))
+    room_temperature: float | None = field(metadata=number(-20.0))
+    updated_at: datetime = field(metadata=iso_time())
     # The planned change the controller heats ahead for now (6.11, additive).
-    preheating_for: datetime | None = None
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        """Validate a status message; unknown heat sources are tolerated."""
-        read = _Reader(data, "status")
-        source = read.raw("heat_source")
-        return cls(
-            serial=read.text("serial", max_length=32, pattern=TOPIC_SERIAL_PATTERN),
-            setpoint_seq=read.integer("setpoint_seq", 0),
-            power_target_w=read.number("power_target_w", 0.0, 500.0),
-            jobs_running=read.integer("jobs_running", 0, 1000),
-            gflops=read.number("gflops", 0.0, 1e6),
-            heat_share=read.number("heat_share", 0.0, 1.0),
-            heat_source=HeatSource(source)
-            if source in HeatSource.__members__.values()
-            else HeatSource.UNKNOWN,
-            energy_kwh=read.number("energy_kwh", 0.0),
-            reimbursed_eur=read.number("reimbursed_eur", 0.0),
-            room_temperature=read.optional_number("room_temperature", -20.0),
-            updated_at=read.time("updated_at"),
-            preheating_for=read.optional_time("preheating_for")
-            if read.get("preheating_for") is not None
-            else None,
-        )
+    preheating_for: datetime | None = field(default=None, metadata=iso_time())

@@ -1,19 +1,30 @@
 """Typed, validated models of what a Q.rad sends (docs/protocol.md, section 4).
 
-Every model is built by `from_dict`, which checks types and ranges and raises
-QradInvalidResponseError naming the offending field, so that a bad payload
-fails in one place with a clear message. `to_dict` gives the wire form back.
+Each model declares its fields once, with the check its wire value must pass
+(`field(metadata=number(5.0, 30.0))`); mashumaro turns the declarations into
+the code that reads and writes them. `from_dict` raises
+QradInvalidResponseError naming the offending field as `section.field`, so that
+a bad payload fails in one place with a clear message. `to_dict` gives the
+wire form back.
+
+mashumaro checks no primitive type by itself (it would take `True` for a
+number, or NaN): every field therefore names its check, and a check refuses
+what section 4.1 refuses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 import math
 import re
-from typing import Any, Self, cast
+from typing import Any, NamedTuple, Self, cast
+
+from mashumaro import field_options
+from mashumaro.codecs import BasicDecoder, BasicEncoder
+from mashumaro.exceptions import InvalidFieldValue, MissingField
 
 from .exceptions import QradInvalidResponseError
 
@@ -22,6 +33,8 @@ DEVICE_SERIAL_PATTERN = re.compile(r"^QR[0-9]-[0-9A-F]{6}\Z")
 MAC_PATTERN = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z")
 MAX_WIFI_CLIENTS = 32
 type Json = Mapping[str, Any]
+type Check = Callable[[Any], Any]
+type FieldOptions = dict[str, Any]
 
 
 class HvacMode(StrEnum):
@@ -74,172 +87,318 @@ class SpeakerState(StrEnum):
     PAUSED = "paused"
 
 
-class _Reader:
-    """Reads fields of one JSON object, naming them in errors as `section.field`."""
+# The checks a field declares. Each takes the wire value and gives the model's,
+# or raises _Refused saying why; the model adds the field's name.
 
-    def __init__(self, data: object, section: str) -> None:
-        if not isinstance(data, Mapping):
-            raise QradInvalidResponseError(f"{section} must be an object")
-        self._data: Json = data
-        self._section = section
 
-    def _fail(self, key: str, why: str) -> QradInvalidResponseError:
-        return QradInvalidResponseError(f"{self._section}.{key} {why}")
+class _Refused(Exception):  # noqa: N818 (internal: always turned into QradInvalidResponseError)
+    """Why a wire value is refused; `key` names a part of the field, if any."""
 
-    def raw(self, key: str) -> Any:
-        if key not in self._data:
-            raise self._fail(key, "is missing")
-        return self._data[key]
+    def __init__(self, why: str, key: str | None = None) -> None:
+        super().__init__(why)
+        self.key = key
 
-    def number(
-        self, key: str, low: float | None = None, high: float | None = None
-    ) -> float:
-        value = self.raw(key)
+
+# Fields whose check must also see null: mashumaro gives None to a field typed
+# `X | None` without calling its check, and these refuse null.
+_SEES_NULL = "qrad_sees_null"
+
+
+def _number(low: float | None, high: float | None) -> Check:
+    def check(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self._fail(key, "must be a number")
+            raise _Refused("must be a number")
         try:
             finite = math.isfinite(value)
         except OverflowError:  # an integer too large for a float
             finite = False
         if not finite:
-            raise self._fail(key, "must be finite")
+            raise _Refused("must be finite")
         if (low is not None and value < low) or (high is not None and value > high):
-            raise self._fail(key, f"must be between {low} and {high}, not {value}")
+            raise _Refused(f"must be between {low} and {high}, not {value}")
         return float(value)
 
-    def integer(self, key: str, low: int | None = None, high: int | None = None) -> int:
-        value = self.raw(key)
+    return check
+
+
+def number(low: float | None = None, high: float | None = None) -> FieldOptions:
+    """A finite JSON number within [low, high] (a boolean is no number), as float."""
+    return field_options(deserialize=_number(low, high))
+
+
+def integer(low: int | None = None, high: int | None = None) -> FieldOptions:
+    """A JSON integer within [low, high] (a boolean is no integer)."""
+
+    def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(key, "must be an integer")
+            raise _Refused("must be an integer")
         if (low is not None and value < low) or (high is not None and value > high):
-            raise self._fail(key, f"must be between {low} and {high}, not {value}")
+            raise _Refused(f"must be between {low} and {high}, not {value}")
         return value
 
-    def boolean(self, key: str) -> bool:
-        value = self.raw(key)
-        if not isinstance(value, bool):
-            raise self._fail(key, "must be true or false")
-        return value
+    return field_options(deserialize=check)
 
-    def text(
-        self, key: str, *, max_length: int = 256, pattern: re.Pattern[str] | None = None
-    ) -> str:
-        value = self.raw(key)
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Refused("must be true or false")
+    return value
+
+
+def boolean() -> FieldOptions:
+    """A JSON boolean."""
+    return field_options(deserialize=_boolean)
+
+
+def _text_check(max_length: int, pattern: re.Pattern[str] | None) -> Check:
+    def check(value: Any) -> str:
         if not isinstance(value, str) or not value or len(value) > max_length:
-            raise self._fail(key, f"must be a string of 1-{max_length} characters")
+            raise _Refused(f"must be a string of 1-{max_length} characters")
         if pattern is not None and not pattern.match(value):
-            raise self._fail(key, "is malformed")
+            raise _Refused("is malformed")
         return value
 
-    def optional_text(self, key: str, *, max_length: int = 256) -> str | None:
-        return None if self.raw(key) is None else self.text(key, max_length=max_length)
+    return check
 
-    def optional_number(self, key: str, low: float | None = None) -> float | None:
-        return None if self.raw(key) is None else self.number(key, low)
 
-    def enum[E: StrEnum](self, key: str, kind: type[E]) -> E:
-        value = self.raw(key)
+def text(
+    max_length: int = 256, *, pattern: re.Pattern[str] | None = None
+) -> FieldOptions:
+    """A string of 1 to max_length characters, matching `pattern` if given."""
+    return field_options(deserialize=_text_check(max_length, pattern))
+
+
+def texts(*, serials: bool = False) -> FieldOptions:
+    """A list of strings; with `serials`, each a Q.rad's serial."""
+
+    def check(value: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise _Refused("must be a list")
+        if not all(isinstance(item, str) for item in value):
+            raise _Refused("must be a list of strings")
+        if serials and not all(map(DEVICE_SERIAL_PATTERN.match, value)):
+            raise _Refused("holds a bad serial")
+        return list(value)
+
+    return field_options(deserialize=check)
+
+
+def _wire_time(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _time(value: Any) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except TypeError, ValueError:
+        raise _Refused("must be an ISO 8601 timestamp") from None
+    if parsed.tzinfo is None:
+        raise _Refused("must carry its time zone")
+    return parsed
+
+
+def iso_time(wire: Callable[[datetime], str] = _wire_time) -> FieldOptions:
+    """An ISO 8601 timestamp with its time zone; written back by `wire` (UTC as Z)."""
+    return field_options(deserialize=_time, serialize=wire)
+
+
+def enum[E: StrEnum](kind: type[E]) -> FieldOptions:
+    """One of the enum's values; any other is refused."""
+
+    def check(value: Any) -> E:
         try:
             return kind(value)
         except ValueError:
-            raise self._fail(key, f"has an unknown value {value!r}") from None
+            raise _Refused(f"has an unknown value {value!r}") from None
 
-    def state_enum[E: StrEnum](self, key: str, kind: type[E]) -> E | None:
-        """A unit's value, or None for one this client does not know (section 1).
+    return field_options(deserialize=check)
 
-        A newer firmware may add values: its state stays readable, and what
-        shows that field says "unknown". A value that is not text is still bad.
-        """
-        value = self.raw(key)
+
+def unit_enum[E: StrEnum](kind: type[E]) -> FieldOptions:
+    """A unit's value, or None for one this client does not know (section 1).
+
+    A newer firmware may add values: its state stays readable, and what shows
+    that field says "unknown". A value that is not text (null included) is
+    still bad.
+    """
+
+    def check(value: Any) -> E | None:
         if not isinstance(value, str):
-            raise self._fail(key, f"must be text, not {value!r}")
+            raise _Refused(f"must be text, not {value!r}")
         try:
             return kind(value)
         except ValueError:
             return None
 
-    def time(self, key: str) -> datetime:
-        value = self.raw(key)
+    return field_options(deserialize=check) | {_SEES_NULL: True}
+
+
+def tolerant[E: StrEnum](kind: type[E], unknown: E | None = None) -> FieldOptions:
+    """One of the enum's values, or `unknown` for anything else (section 1)."""
+
+    def check(value: Any) -> E | None:
         try:
-            parsed = datetime.fromisoformat(value)
-        except TypeError, ValueError:
-            raise self._fail(key, "must be an ISO 8601 timestamp") from None
-        if parsed.tzinfo is None:
-            raise self._fail(key, "must carry its time zone")
-        return parsed
+            return kind(value)
+        except ValueError:
+            return unknown
 
-    def optional_time(self, key: str) -> datetime | None:
-        return None if self.raw(key) is None else self.time(key)
+    return field_options(deserialize=check)
 
-    def section(self, key: str) -> _Reader:
-        return _Reader(self.raw(key), f"{self._section}.{key}")
 
-    def get(self, key: str) -> Any:
-        """A field added later (additive): None when the unit does not send it."""
-        return self._data.get(key)
+def section(model: type[WireModel]) -> FieldOptions:
+    """A nested object, read by its own model."""
+    return field_options(deserialize=model.from_dict)
 
-    def items(self, key: str, max_items: int | None = None) -> list[object]:
-        value = self.raw(key)
+
+def items(
+    model: type[WireModel],
+    max_items: int,
+    into: type[list[Any] | tuple[Any, ...]] = list,
+) -> FieldOptions:
+    """A list of at most max_items objects, each read by `model`."""
+
+    def check(value: Any) -> Any:
         if not isinstance(value, list):
-            raise self._fail(key, "must be a list")
-        if max_items is not None and len(value) > max_items:
-            raise self._fail(key, f"must hold at most {max_items} entries")
-        return value
-
-    def texts(self, key: str) -> list[str]:
-        values = self.items(key)
-        if not all(isinstance(value, str) for value in values):
-            raise self._fail(key, "must be a list of strings")
-        return cast("list[str]", values)
-
-
-class _Model:
-    """Gives every model its wire form back, for diagnostics."""
-
-    def to_dict(self) -> dict[str, Any]:
-        fields: dict[str, Any] = asdict(cast("Any", self))
-        return {key: _wire(value) for key, value in fields.items()}
-
-
-def _wire(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _wire(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_wire(item) for item in value]
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    return value
-
-
-@dataclass(frozen=True, kw_only=True)
-class DeviceInfo(_Model):
-    """The public identity of a Q.rad (`GET /info`)."""
-
-    serial: str
-    name: str
-    model: str
-    firmware: str
-    api_version: int
-    mac: str
-    paired: bool
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "info")
-        return cls(
-            serial=read.text("serial", pattern=DEVICE_SERIAL_PATTERN),
-            name=read.text("name", max_length=64),
-            model=read.text("model", max_length=32),
-            firmware=read.text("firmware", max_length=32),
-            api_version=read.integer("api_version", 1),
-            mac=read.text("mac", pattern=MAC_PATTERN),
-            paired=read.boolean("paired"),
+            raise _Refused("must be a list")
+        if len(value) > max_items:
+            raise _Refused(f"must hold at most {max_items} entries")
+        return into(
+            model.from_dict(item, index=index) for index, item in enumerate(value)
         )
 
+    return field_options(deserialize=check)
+
+
+class _Codec(NamedTuple):
+    """What mashumaro built for one model, and the fields that must see null."""
+
+    decode: Callable[[Any], Any]
+    encode: Callable[[Any], dict[str, Any]]
+    sees_null: tuple[tuple[str, Check], ...]
+
+
+_CODECS: dict[type[WireModel], _Codec] = {}
+
+
+def _codec(model: type[WireModel]) -> _Codec:
+    """Built on first use: the model's dataclass (and what it names) must exist."""
+    if (codec := _CODECS.get(model)) is None:
+        codec = _CODECS[model] = _Codec(
+            BasicDecoder(model).decode,
+            BasicEncoder(model).encode,
+            tuple(
+                (item.name, item.metadata["deserialize"])
+                for item in fields(cast("Any", model))
+                if item.metadata.get(_SEES_NULL)
+            ),
+        )
+    return codec
+
+
+class WireModel:
+    """A model read from the wire and written back to it (its fields declared once).
+
+    A subclass names its `section` (`class Sensors(WireModel, section="sensors")`),
+    the prefix of its errors' field names; `{index}` in it is an entry's place in
+    its list.
+    """
+
+    # Not annotated: get_type_hints(QradState), which device.py reads for the
+    # sections, would list it.
+    _section = ""
+
+    def __init_subclass__(cls, *, section: str | None = None, **kwargs: Any) -> None:
+        """Keep the section the errors name."""
+        super().__init_subclass__(**kwargs)
+        if section is not None:
+            cls._section = section
+
+    @classmethod
+    def from_dict(cls, data: object, *, index: int | None = None) -> Self:
+        """Validate a wire object into the model, or raise QradInvalidResponseError.
+
+        `index`: the object's place in its list, for the errors to name.
+        """
+        if not isinstance(data, Mapping):
+            raise cls._invalid(index, None, "must be an object")
+        codec = _codec(cls)
+        for key, check in codec.sees_null:
+            if data.get(key, MISSING) is None:
+                try:
+                    check(None)
+                except _Refused as err:
+                    raise cls._invalid(index, key, str(err)) from None
+        try:
+            return cast("Self", codec.decode(data))
+        except MissingField as err:
+            raise cls._invalid(index, err.field_name, "is missing") from None
+        except InvalidFieldValue as err:
+            cause = err.__context__
+            if isinstance(cause, QradInvalidResponseError):  # a nested model's
+                raise QradInvalidResponseError(str(cause)) from None
+            if not isinstance(cause, _Refused):
+                raise cls._invalid(index, err.field_name, "is invalid") from cause
+            name = err.field_name
+            raise cls._invalid(
+                index, name if cause.key is None else f"{name}.{cause.key}", str(cause)
+            ) from None
+        except ValueError as err:  # the model's own __post_init__ refused it
+            raise QradInvalidResponseError(str(err)) from err
+
+    @classmethod
+    def _invalid(
+        cls, index: int | None, key: str | None, why: str
+    ) -> QradInvalidResponseError:
+        where = cls._section.format(index=index)
+        return QradInvalidResponseError(
+            f"{where} {why}" if key is None else f"{where}.{key} {why}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form (for diagnostics, and what the outbox keeps)."""
+        return _codec(type(self)).encode(self)
+
+
+_SETPOINT = _number(5.0, 30.0)
+
+
+def _preset_temperatures(value: Any) -> dict[Preset, float]:
+    """The four named presets' targets (the others have none)."""
+    if not isinstance(value, Mapping):
+        raise _Refused("must be an object")
+    targets = {}
+    for preset in (Preset.COMFORT, Preset.ECO, Preset.AWAY, Preset.FROST_PROTECTION):
+        if preset.value not in value:
+            raise _Refused("is missing", preset.value)
+        try:
+            targets[preset] = _SETPOINT(value[preset.value])
+        except _Refused as err:
+            raise _Refused(str(err), preset.value) from None
+    return targets
+
 
 @dataclass(frozen=True, kw_only=True)
-class DiscoveryInfo(_Model):
-    """What a Q.rad announces in its mDNS TXT record."""
+class _Identity(WireModel):
+    """What a Q.rad says of itself, in `GET /info` and in its state."""
+
+    serial: str = field(metadata=text(pattern=DEVICE_SERIAL_PATTERN))
+    name: str = field(metadata=text(64))
+    model: str = field(metadata=text(32))
+    firmware: str = field(metadata=text(32))
+    api_version: int = field(metadata=integer(1))
+    mac: str = field(metadata=text(pattern=MAC_PATTERN))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceInfo(_Identity, section="info"):
+    """The public identity of a Q.rad (`GET /info`)."""
+
+    paired: bool = field(metadata=boolean())
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiscoveryInfo:
+    """What a Q.rad announces in its mDNS TXT record (read by discovery.py)."""
 
     serial: str
     name: str
@@ -263,191 +422,90 @@ class PairingResult:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Device(_Model):
+class Device(_Identity, section="device"):
     """The unit itself."""
 
-    serial: str
-    name: str
-    model: str
-    firmware: str
-    api_version: int
-    mac: str
-    boot_id: str
-    uptime_s: int
-    wifi_rssi_dbm: int
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "device")
-        return cls(
-            serial=read.text("serial", pattern=DEVICE_SERIAL_PATTERN),
-            name=read.text("name", max_length=64),
-            model=read.text("model", max_length=32),
-            firmware=read.text("firmware", max_length=32),
-            api_version=read.integer("api_version", 1),
-            mac=read.text("mac", pattern=MAC_PATTERN),
-            boot_id=read.text("boot_id", max_length=64),
-            uptime_s=read.integer("uptime_s", 0),
-            wifi_rssi_dbm=read.integer("wifi_rssi_dbm", -100, 0),
-        )
+    boot_id: str = field(metadata=text(64))
+    uptime_s: int = field(metadata=integer(0))
+    wifi_rssi_dbm: int = field(metadata=integer(-100, 0))
 
 
 @dataclass(frozen=True, kw_only=True)
-class Thermostat(_Model):
+class Thermostat(WireModel, section="thermostat"):
     """Target, mode and preset, and what the unit does about them."""
 
-    target_temperature: float
-    min_temperature: float
-    max_temperature: float
-    step: float
+    target_temperature: float = field(metadata=number(5.0, 30.0))
+    min_temperature: float = field(metadata=number(5.0, 30.0))
+    max_temperature: float = field(metadata=number(5.0, 30.0))
+    step: float = field(metadata=number(0.1, 5.0))
     # None: a value this client does not know (a newer firmware's).
-    hvac_mode: HvacMode | None
-    preset: Preset | None
-    preset_temperatures: dict[Preset, float]
-    boost_until: datetime | None
-    hvac_action: HvacAction | None
-    control: ControlSource | None
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "thermostat")
-        presets = read.section("preset_temperatures")
-        named = (Preset.COMFORT, Preset.ECO, Preset.AWAY, Preset.FROST_PROTECTION)
-        return cls(
-            target_temperature=read.number("target_temperature", 5.0, 30.0),
-            min_temperature=read.number("min_temperature", 5.0, 30.0),
-            max_temperature=read.number("max_temperature", 5.0, 30.0),
-            step=read.number("step", 0.1, 5.0),
-            hvac_mode=read.state_enum("hvac_mode", HvacMode),
-            preset=read.state_enum("preset", Preset),
-            preset_temperatures={
-                preset: presets.number(preset.value, 5.0, 30.0) for preset in named
-            },
-            boost_until=read.optional_time("boost_until"),
-            hvac_action=read.state_enum("hvac_action", HvacAction),
-            control=read.state_enum("control", ControlSource),
-        )
+    hvac_mode: HvacMode | None = field(metadata=unit_enum(HvacMode))
+    preset: Preset | None = field(metadata=unit_enum(Preset))
+    preset_temperatures: dict[Preset, float] = field(
+        metadata=field_options(deserialize=_preset_temperatures)
+    )
+    boost_until: datetime | None = field(metadata=iso_time())
+    hvac_action: HvacAction | None = field(metadata=unit_enum(HvacAction))
+    control: ControlSource | None = field(metadata=unit_enum(ControlSource))
 
 
 @dataclass(frozen=True, kw_only=True)
-class Sensors(_Model):
+class Sensors(WireModel, section="sensors"):
     """The room as the unit measures it."""
 
-    temperature: float
-    humidity: float
-    co2_ppm: int
-    voc_index: int
-    illuminance_lx: float
-    noise_db: float
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "sensors")
-        return cls(
-            temperature=read.number("temperature", -20.0, 50.0),
-            humidity=read.number("humidity", 0.0, 100.0),
-            co2_ppm=read.integer("co2_ppm", 400, 5000),
-            voc_index=read.integer("voc_index", 1, 500),
-            illuminance_lx=read.number("illuminance_lx", 0.0, 100000.0),
-            noise_db=read.number("noise_db", 20.0, 120.0),
-        )
+    temperature: float = field(metadata=number(-20.0, 50.0))
+    humidity: float = field(metadata=number(0.0, 100.0))
+    co2_ppm: int = field(metadata=integer(400, 5000))
+    voc_index: int = field(metadata=integer(1, 500))
+    illuminance_lx: float = field(metadata=number(0.0, 100000.0))
+    noise_db: float = field(metadata=number(20.0, 120.0))
 
 
 @dataclass(frozen=True, kw_only=True)
-class Power(_Model):
+class Power(WireModel, section="power"):
     """Electrical draw (all of it heat), its target and its cap."""
 
-    power_w: float
-    power_target_w: float
-    power_limit_w: float
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "power")
-        return cls(
-            power_w=read.number("power_w", 0.0, 520.0),
-            power_target_w=read.number("power_target_w", 0.0, 500.0),
-            power_limit_w=read.number("power_limit_w", 0.0, 500.0),
-        )
+    power_w: float = field(metadata=number(0.0, 520.0))
+    power_target_w: float = field(metadata=number(0.0, 500.0))
+    power_limit_w: float = field(metadata=number(0.0, 500.0))
 
 
 @dataclass(frozen=True, kw_only=True)
-class Compute(_Model):
+class Compute(WireModel, section="compute"):
     """The compute that makes the heat."""
 
-    gflops: float
-    jobs_running: int
-    load: float
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "compute")
-        return cls(
-            gflops=read.number("gflops", 0.0),
-            jobs_running=read.integer("jobs_running", 0),
-            load=read.number("load", 0.0, 1.0),
-        )
+    gflops: float = field(metadata=number(0.0))
+    jobs_running: int = field(metadata=integer(0))
+    load: float = field(metadata=number(0.0, 1.0))
 
 
 @dataclass(frozen=True, kw_only=True)
-class Meters(_Model):
+class Meters(WireModel, section="meters"):
     """Totals that only grow."""
 
-    energy_kwh: float
-    compute_tflop: float
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "meters")
-        return cls(
-            energy_kwh=read.number("energy_kwh", 0.0),
-            compute_tflop=read.number("compute_tflop", 0.0),
-        )
+    energy_kwh: float = field(metadata=number(0.0))
+    compute_tflop: float = field(metadata=number(0.0))
 
 
 @dataclass(frozen=True, kw_only=True)
-class Media(_Model):
+class Media(WireModel, section="speaker.media"):
     """What the speaker has loaded."""
 
-    url: str
-    title: str | None
-    duration_s: float | None
-    position_s: float
-    position_updated_at: datetime
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "speaker.media")
-        return cls(
-            url=read.text("url", max_length=2048),
-            title=read.optional_text("title", max_length=128),
-            duration_s=read.optional_number("duration_s", 0.0),
-            position_s=read.number("position_s", 0.0),
-            position_updated_at=read.time("position_updated_at"),
-        )
+    url: str = field(metadata=text(2048))
+    title: str | None = field(metadata=text(128))
+    duration_s: float | None = field(metadata=number(0.0))
+    position_s: float = field(metadata=number(0.0))
+    position_updated_at: datetime = field(metadata=iso_time())
 
 
 @dataclass(frozen=True, kw_only=True)
-class SpeakerGroup(_Model):
+class SpeakerGroup(WireModel, section="speaker.group"):
     """The speaker group a Q.rad leads or follows (additive, protocol 3.2)."""
 
-    id: str
-    role: GroupRole | None
-    leader: str
-    members: list[str]
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "speaker.group")
-        members = read.texts("members")
-        if not all(DEVICE_SERIAL_PATTERN.match(serial) for serial in members):
-            raise QradInvalidResponseError("speaker.group.members holds a bad serial")
-        return cls(
-            id=read.text("id", max_length=64),
-            role=read.state_enum("role", GroupRole),
-            leader=read.text("leader", pattern=DEVICE_SERIAL_PATTERN),
-            members=list(members),
-        )
+    id: str = field(metadata=text(64))
+    role: GroupRole | None = field(metadata=unit_enum(GroupRole))
+    leader: str = field(metadata=text(pattern=DEVICE_SERIAL_PATTERN))
+    members: list[str] = field(metadata=texts(serials=True))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -464,174 +522,92 @@ class GroupPeer:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Speaker(_Model):
+class Speaker(WireModel, section="speaker"):
     """The Bluetooth speaker."""
 
-    power: bool
-    state: SpeakerState | None
-    volume: float
-    muted: bool
-    source: str
-    sources: list[str]
-    announcing: bool
-    media: Media | None
-    group: SpeakerGroup | None = None
-    # Whether the unit sent `group` at all (it is additive), for the wire form.
-    group_sent: bool = field(default=False, compare=False, repr=False)
+    power: bool = field(metadata=boolean())
+    state: SpeakerState | None = field(metadata=unit_enum(SpeakerState))
+    volume: float = field(metadata=number(0.0, 1.0))
+    muted: bool = field(metadata=boolean())
+    source: str = field(metadata=text(64))
+    sources: list[str] = field(metadata=texts())
+    announcing: bool = field(metadata=boolean())
+    media: Media | None = field(metadata=section(Media))
+    # Additive: absent on units without groups, read as null.
+    group: SpeakerGroup | None = field(default=None, metadata=section(SpeakerGroup))
+    # Whether the unit sent `group` at all (null included), so that the wire
+    # form gives it back as sent.
+    group_sent: bool = field(
+        default=False,
+        compare=False,
+        repr=False,
+        metadata=field_options(
+            alias="group", deserialize=lambda _: True, serialize="omit"
+        ),
+    )
 
-    def to_dict(self) -> dict[str, Any]:
-        """The wire form; `group` as the unit sent it (absent, null or a group)."""
-        return _speaker_wire(super().to_dict())
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "speaker")
-        sources = list(read.texts("sources"))
-        media = read.raw("media")
-        group = read.get("group")
-        return cls(
-            power=read.boolean("power"),
-            state=read.state_enum("state", SpeakerState),
-            volume=read.number("volume", 0.0, 1.0),
-            muted=read.boolean("muted"),
-            source=read.text("source", max_length=64),
-            sources=sources,
-            announcing=read.boolean("announcing"),
-            media=None if media is None else Media.from_dict(media),
-            group=None if group is None else SpeakerGroup.from_dict(group),
-            group_sent="group" in data,  # type: ignore[operator]
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class WifiClient(_Model):
-    """A device connected to the Q.rad's access point."""
-
-    mac: str
-    name: str | None
-    ip: str | None
-    signal_dbm: int
-    connected_since: datetime
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "wifi.clients[]")
-        return cls(
-            mac=read.text("mac", pattern=MAC_PATTERN),
-            name=read.optional_text("name", max_length=64),
-            ip=read.optional_text("ip", max_length=45),
-            signal_dbm=read.integer("signal_dbm", -100, 0),
-            connected_since=read.time("connected_since"),
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Wifi(_Model):
-    """The Wi-Fi access point."""
-
-    enabled: bool
-    ssid: str
-    channel: int
-    clients: list[WifiClient]
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "wifi")
-        return cls(
-            enabled=read.boolean("enabled"),
-            ssid=read.text("ssid", max_length=32),
-            channel=read.integer("channel", 1, 13),
-            clients=[
-                WifiClient.from_dict(item)
-                for item in read.items("clients", MAX_WIFI_CLIENTS)
-            ],
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Charger(_Model):
-    """The induction phone charger."""
-
-    enabled: bool
-    phone_present: bool
-    charging: bool
-    power_w: float
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "charger")
-        return cls(
-            enabled=read.boolean("enabled"),
-            phone_present=read.boolean("phone_present"),
-            charging=read.boolean("charging"),
-            power_w=read.number("power_w", 0.0, 15.0),
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class CloudLink(_Model):
-    """The unit's own link to the cloud compute controller."""
-
-    connected: bool
-    account: str | None
-    broker: str | None
-    last_control_at: datetime | None
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "cloud")
-        return cls(
-            connected=read.boolean("connected"),
-            account=read.optional_text("account", max_length=32),
-            broker=read.optional_text("broker", max_length=256),
-            last_control_at=read.optional_time("last_control_at"),
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class QradState(_Model):
-    """The whole state of a Q.rad (`GET /state`, WebSocket snapshot)."""
-
-    device: Device
-    thermostat: Thermostat
-    sensors: Sensors
-    power: Power
-    compute: Compute
-    meters: Meters
-    speaker: Speaker
-    wifi: Wifi
-    charger: Charger
-    cloud: CloudLink
-
-    def to_dict(self) -> dict[str, Any]:
-        """The wire form; `speaker.group` as the unit sent it."""
-        wire = super().to_dict()
-        wire["speaker"] = _speaker_wire(wire["speaker"])
+    def __post_serialize__(self, wire: dict[str, Any]) -> dict[str, Any]:
+        """`group` as the unit sent it: absent, null or a group."""
+        if self.group is None and not self.group_sent:
+            del wire["group"]
         return wire
 
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _Reader(data, "state")
-        return cls(
-            device=Device.from_dict(read.raw("device")),
-            thermostat=Thermostat.from_dict(read.raw("thermostat")),
-            sensors=Sensors.from_dict(read.raw("sensors")),
-            power=Power.from_dict(read.raw("power")),
-            compute=Compute.from_dict(read.raw("compute")),
-            meters=Meters.from_dict(read.raw("meters")),
-            speaker=Speaker.from_dict(read.raw("speaker")),
-            wifi=Wifi.from_dict(read.raw("wifi")),
-            charger=Charger.from_dict(read.raw("charger")),
-            cloud=CloudLink.from_dict(read.raw("cloud")),
-        )
+
+@dataclass(frozen=True, kw_only=True)
+class WifiClient(WireModel, section="wifi.clients[]"):
+    """A device connected to the Q.rad's access point."""
+
+    mac: str = field(metadata=text(pattern=MAC_PATTERN))
+    name: str | None = field(metadata=text(64))
+    ip: str | None = field(metadata=text(45))
+    signal_dbm: int = field(metadata=integer(-100, 0))
+    connected_since: datetime = field(metadata=iso_time())
 
 
-def _speaker_wire(speaker: dict[str, Any]) -> dict[str, Any]:
-    """A speaker's wire form: `group` only if the unit sent it."""
-    sent = speaker.pop("group_sent", False)
-    if speaker.get("group") is None and not sent:
-        speaker.pop("group", None)
-    return speaker
+@dataclass(frozen=True, kw_only=True)
+class Wifi(WireModel, section="wifi"):
+    """The Wi-Fi access point."""
+
+    enabled: bool = field(metadata=boolean())
+    ssid: str = field(metadata=text(32))
+    channel: int = field(metadata=integer(1, 13))
+    clients: list[WifiClient] = field(metadata=items(WifiClient, MAX_WIFI_CLIENTS))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Charger(WireModel, section="charger"):
+    """The induction phone charger."""
+
+    enabled: bool = field(metadata=boolean())
+    phone_present: bool = field(metadata=boolean())
+    charging: bool = field(metadata=boolean())
+    power_w: float = field(metadata=number(0.0, 15.0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloudLink(WireModel, section="cloud"):
+    """The unit's own link to the cloud compute controller."""
+
+    connected: bool = field(metadata=boolean())
+    account: str | None = field(metadata=text(32))
+    broker: str | None = field(metadata=text(256))
+    last_control_at: datetime | None = field(metadata=iso_time())
+
+
+@dataclass(frozen=True, kw_only=True)
+class QradState(WireModel, section="state"):
+    """The whole state of a Q.rad (`GET /state`, WebSocket snapshot)."""
+
+    device: Device = field(metadata=section(Device))
+    thermostat: Thermostat = field(metadata=section(Thermostat))
+    sensors: Sensors = field(metadata=section(Sensors))
+    power: Power = field(metadata=section(Power))
+    compute: Compute = field(metadata=section(Compute))
+    meters: Meters = field(metadata=section(Meters))
+    speaker: Speaker = field(metadata=section(Speaker))
+    wifi: Wifi = field(metadata=section(Wifi))
+    charger: Charger = field(metadata=section(Charger))
+    cloud: CloudLink = field(metadata=section(CloudLink))
 
 
 def merge_update(state: Json, changes: Json) -> dict[str, Any]:
