@@ -99,8 +99,9 @@ async def _paired_qrads(
     by_device = await api.qrad_entities_by_device()
     qrads = []
     for device in await api.ws("config/device_registry/list"):
-        url = device.get("configuration_url") or ""
-        if device["id"] not in by_device or not url.endswith("/api/v1/info"):
+        # The unit's own page (docs/protocol.md, 3.2) is at its address's root.
+        page = device.get("configuration_url") or ""
+        if device["id"] not in by_device or not page.endswith("/"):
             continue
         keys = by_device[device["id"]]
         meters = []
@@ -118,7 +119,7 @@ async def _paired_qrads(
         qrads.append(
             QradSensors(
                 name=device["name"],
-                history_url=url.removesuffix("/api/v1/info") + "/_emulator/history",
+                history_url=page + "_emulator/history",
                 temperature=keys.get("temperature"),
                 meters=meters,
             )

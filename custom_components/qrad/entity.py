@@ -42,7 +42,7 @@ class QradEntity(CoordinatorEntity[QradCoordinator]):
             model=device.model,
             name=device.name,
             sw_version=device.firmware,
-            configuration_url=f"http://{coordinator.device.host}:{coordinator.device.port}/api/v1/info",
+            configuration_url=coordinator.device.page_url,
         )
 
     def _shown(self) -> object:

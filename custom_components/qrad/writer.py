@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from .api import (
+    ASK_ONCE,
+    BusyRetry,
     HvacMode,
     Power,
     Preset,
@@ -33,7 +35,6 @@ from .api import (
     Thermostat,
 )
 from .api.cloud_models import Origin
-from .api.device import ASK_ONCE, BusyRetry
 
 # Writes of one Q.rad start at least this far apart: a lone change goes at
 # once, a drag sends about five values a second, well within the Q.rad's rate

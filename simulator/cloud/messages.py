@@ -17,7 +17,7 @@ import math
 from typing import Any
 
 HVAC_MODES = frozenset({"heat", "off", "auto"})
-ORIGINS = frozenset({"user", "automation", "schedule", "voice", "service", "device"})
+ORIGINS = frozenset({"user", "automation", "schedule", "device"})
 MAX_POWER_W = 500.0
 
 

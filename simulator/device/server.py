@@ -13,6 +13,7 @@ import asyncio
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 import contextlib
+import html
 import json
 import logging
 import secrets
@@ -374,6 +375,7 @@ class UnitServer:
         api = PREFIX
         unit, speaker = self.unit, self.unit.speaker
         return [
+            web.get("/", self._page),
             web.get(f"{api}/info", self._info),
             web.post(f"{api}/pairing", self._pair),
             web.delete(f"{api}/pairing/{{token_id}}", self._authed(self._revoke)),
@@ -514,6 +516,28 @@ class UnitServer:
         keys = ("serial", "model", "name", "firmware", "api_version", "mac")
         return web.json_response(
             {key: device[key] for key in keys} | {"paired": bool(self.tokens)}
+        )
+
+    async def _page(self, _request: web.Request) -> web.Response:
+        device = self.unit.wire_state()["device"]
+        rows = (
+            ("Model", device["model"]),
+            ("Serial", device["serial"]),
+            ("Firmware", device["firmware"]),
+            ("Paired", "yes" if self.tokens else "no"),
+        )
+        cells = "".join(
+            f"<tr><th>{label}</th><td>{html.escape(value)}</td></tr>"
+            for label, value in rows
+        )
+        name = html.escape(device["name"])
+        return web.Response(
+            text=(
+                f'<!doctype html><html lang="en"><meta charset="utf-8">'
+                f"<title>{name}</title><h1>{name}</h1><table>{cells}</table>"
+                "<p>Settings are made from Home Assistant.</p></html>"
+            ),
+            content_type="text/html",
         )
 
     async def _pair(self, request: web.Request) -> web.Response:

@@ -50,9 +50,9 @@ async def test_a_whole_fleet_at_once_is_kept_in_a_few_writes(tmp_path: Path) -> 
     store = SlowFileStore(tmp_path / "outbox.json")
     outbox = Outbox(store)
     await outbox.load()
-    first = await add(outbox, "QR-0", 19.0)
+    first = await add(outbox, "QR3-000000", 19.0)
     accepted = await asyncio.gather(
-        *(add(outbox, f"QR-{n}", 20.0 + n / 100) for n in range(FLEET))
+        *(add(outbox, f"QR3-{n:06X}", 20.0 + n / 100) for n in range(FLEET))
     )
     # The first write, then one for all that came while it was on disk.
     assert store.writes <= 3
@@ -60,7 +60,7 @@ async def test_a_whole_fleet_at_once_is_kept_in_a_few_writes(tmp_path: Path) -> 
     restarted = Outbox(SlowFileStore(tmp_path / "outbox.json"))
     await restarted.load()
     assert restarted.pending == {setpoint.serial: setpoint for setpoint in accepted}
-    assert restarted.next_seq("QR-0") == first.seq + 2
+    assert restarted.next_seq("QR3-000000") == first.seq + 2
 
 
 async def test_a_failed_write_fails_every_setpoint_it_held(tmp_path: Path) -> None:
@@ -70,15 +70,15 @@ async def test_a_failed_write_fails_every_setpoint_it_held(tmp_path: Path) -> No
     await outbox.load()
     store.failing = True
     results = await asyncio.gather(
-        *(add(outbox, f"QR-{n}", 21.0) for n in range(20)), return_exceptions=True
+        *(add(outbox, f"QR3-{n:06X}", 21.0) for n in range(20)), return_exceptions=True
     )
     assert all(isinstance(result, OSError) for result in results)
 
     store.failing = False
-    kept = await add(outbox, "QR-0", 22.0)
+    kept = await add(outbox, "QR3-000000", 22.0)
     restarted = Outbox(FileStore(tmp_path / "outbox.json"))
     await restarted.load()
-    assert restarted.pending["QR-0"] == kept
+    assert restarted.pending["QR3-000000"] == kept
 
 
 @pytest.mark.parametrize("cancelled", [1, 5])
@@ -89,7 +89,9 @@ async def test_a_caller_that_gives_up_does_not_stop_the_others(
     store = SlowFileStore(tmp_path / "outbox.json")
     outbox = Outbox(store)
     await outbox.load()
-    calls = [asyncio.ensure_future(add(outbox, f"QR-{n}", 21.0)) for n in range(10)]
+    calls = [
+        asyncio.ensure_future(add(outbox, f"QR3-{n:06X}", 21.0)) for n in range(10)
+    ]
     await asyncio.sleep(0)
     for call in calls[:cancelled]:
         call.cancel()
@@ -104,7 +106,7 @@ async def test_a_stopped_writer_leaves_nobody_waiting(tmp_path: Path) -> None:
     """Home Assistant stopping mid-save: the callers are told, none waits forever."""
     outbox = Outbox(SlowFileStore(tmp_path / "outbox.json"))
     await outbox.load()
-    calls = [asyncio.ensure_future(add(outbox, f"QR-{n}", 21.0)) for n in range(5)]
+    calls = [asyncio.ensure_future(add(outbox, f"QR3-{n:06X}", 21.0)) for n in range(5)]
     await asyncio.sleep(0.005)
     (writer,) = [
         task

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import aiohttp
 from homeassistant.components.climate import (
     ATTR_HVAC_ACTION,
     ATTR_PRESET_MODE,
@@ -50,6 +51,14 @@ async def test_setup_and_unload(
     assert device is not None
     assert device.model == "Q.rad 3"
     assert device.sw_version == "3.4.1"
+    # The device page's "Visit" link opens the unit's own page.
+    assert device.configuration_url is not None
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(device.configuration_url) as page,
+    ):
+        assert page.content_type == "text/html"
+        assert "<h1>Living room</h1>" in await page.text()
     state = hass.states.get(CLIMATE)
     assert state is not None
     assert state.attributes[ATTR_TEMPERATURE] == qrad_unit.unit.thermostat.target

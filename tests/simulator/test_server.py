@@ -333,6 +333,23 @@ async def test_busy_while_rebooting(
         assert answer.status == 200
 
 
+async def test_the_units_page_says_what_it_is(
+    qrad_unit: UnitServer, http: aiohttp.ClientSession
+) -> None:
+    """`GET /` is a page for people: name (as text, never markup), serial, paired."""
+    qrad_unit.unit.patch_device({"name": "Tom & <Jerry>"})
+    async with http.get(f"{origin(qrad_unit)}/") as answer:
+        assert answer.status == 200
+        assert answer.content_type == "text/html"
+        page = await answer.text()
+    assert "<h1>Tom &amp; &lt;Jerry&gt;</h1>" in page
+    assert qrad_unit.unit.identity.serial in page
+    assert "<th>Paired</th><td>no</td>" in page
+    await pair(http, qrad_unit)
+    async with http.get(f"{origin(qrad_unit)}/") as answer:
+        assert "<th>Paired</th><td>yes</td>" in await answer.text()
+
+
 # Pairing (section 3.1).
 
 

@@ -1,6 +1,6 @@
 """Clients of the Q.rad protocol (docs/protocol.md); free of Home Assistant imports."""
 
-from .device import QradDevice
+from .device import ASK_ONCE, BusyRetry, QradDevice
 from .discovery import (
     MIN_FIRMWARE,
     SERVICE_TYPE,
@@ -47,9 +47,11 @@ from .models import (
 )
 
 __all__ = [
+    "ASK_ONCE",
     "MIN_FIRMWARE",
     "SERVICE_TYPE",
     "SUPPORTED_API_VERSION",
+    "BusyRetry",
     "Charger",
     "CloudLink",
     "Compute",

@@ -8,11 +8,11 @@ from enum import StrEnum
 import itertools
 import json
 import math
-import re
 from typing import Any
 
 from .exceptions import QradInvalidResponseError
 from .models import (
+    DEVICE_SERIAL_PATTERN,
     HvacMode,
     Preset,
     WireModel,
@@ -25,19 +25,17 @@ from .models import (
     tolerant,
 )
 
-# A serial as the cloud's topics carry it (section 6): wider than a Q.rad's
-# own, which the local API checks (models.DEVICE_SERIAL_PATTERN).
-TOPIC_SERIAL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}\Z")
-
 
 class Origin(StrEnum):
-    """Who made a setpoint change."""
+    """Who made a setpoint change (6.3).
+
+    A spoken request reaches an entity as a person's service call, like a tap on
+    the dashboard: Home Assistant tells them apart nowhere, so both are USER.
+    """
 
     USER = "user"
     AUTOMATION = "automation"
     SCHEDULE = "schedule"
-    VOICE = "voice"
-    SERVICE = "service"
     DEVICE = "device"
 
 
@@ -104,7 +102,7 @@ class Setpoint(WireModel, section="setpoint"):
     `from_dict` reads one back (retained, or from the persisted outbox).
     """
 
-    serial: str = field(metadata=text(32, pattern=TOPIC_SERIAL_PATTERN))
+    serial: str = field(metadata=text(10, pattern=DEVICE_SERIAL_PATTERN))
     target_temperature: float = field(metadata=number(5.0, 30.0))
     hvac_mode: HvacMode = field(metadata=enum(HvacMode))
     preset: Preset = field(metadata=enum(Preset))
@@ -115,7 +113,7 @@ class Setpoint(WireModel, section="setpoint"):
 
     def __post_init__(self) -> None:
         """Refuse what the controller would refuse, before it leaves."""
-        if not TOPIC_SERIAL_PATTERN.match(self.serial):
+        if not DEVICE_SERIAL_PATTERN.match(self.serial):
             raise ValueError(f"not a serial: {self.serial!r}")
         if not (
             math.isfinite(self.target_temperature)
@@ -179,7 +177,7 @@ class Plan(WireModel, section="plan"):
     `from_dict` reads one back (retained, or from the persisted outbox).
     """
 
-    serial: str = field(metadata=text(32, pattern=TOPIC_SERIAL_PATTERN))
+    serial: str = field(metadata=text(10, pattern=DEVICE_SERIAL_PATTERN))
     seq: int = field(metadata=integer(1))
     source: PlanSource = field(metadata=enum(PlanSource))
     issued_at: datetime = field(metadata=iso_time(_wire_time))
@@ -190,7 +188,7 @@ class Plan(WireModel, section="plan"):
 
     def __post_init__(self) -> None:
         """Refuse what the controller would refuse (6.11), before it leaves."""
-        if not TOPIC_SERIAL_PATTERN.match(self.serial):
+        if not DEVICE_SERIAL_PATTERN.match(self.serial):
             raise ValueError(f"not a serial: {self.serial!r}")
         if self.seq < 1:
             raise ValueError("seq must be positive")
@@ -221,7 +219,7 @@ class Plan(WireModel, section="plan"):
 class ComputeStatus(WireModel, section="status"):
     """What the controller does with one Q.rad (6.4); unknown heat sources read."""
 
-    serial: str = field(metadata=text(32, pattern=TOPIC_SERIAL_PATTERN))
+    serial: str = field(metadata=text(10, pattern=DEVICE_SERIAL_PATTERN))
     setpoint_seq: int = field(metadata=integer(0))
     power_target_w: float = field(metadata=number(0.0, 500.0))
     jobs_running: int = field(metadata=integer(0, 1000))

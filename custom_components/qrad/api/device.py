@@ -161,9 +161,18 @@ class QradDevice:
         return self._last_state
 
     @property
+    def page_url(self) -> str:
+        """The unit's own page for people (section 3.2, `GET /`)."""
+        return f"http://{self._authority}/"
+
+    @property
     def _base_url(self) -> str:
+        return f"http://{self._authority}{API_PREFIX}"
+
+    @property
+    def _authority(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{API_PREFIX}"
+        return f"{host}:{self.port}"
 
     def _session_or_new(self) -> aiohttp.ClientSession:
         if self._session is None:
