@@ -187,10 +187,23 @@ async def test_a_killed_worker_loses_no_setpoint(shared_world: SharedWorld) -> N
         lambda: [p for s, _, p in world.controls if s == "availability"][-1:] == [1.0]
     )
     assert 0.0 in availability or availability[-1] == 1.0
-    after = [c for c in world.controls[killed_at:] if c[0] != "availability"]
-    assert after, "worker 2 goes on issuing control messages"
-    late = after[len(after) // 2 :]
-    assert {worker for _, worker, _ in late} == {2}
-    assert {serial for serial, _, _ in late} == {u.identity.serial for u in units}
+    # Waited for, not sampled: how many controls follow the kill before the
+    # waits above end depends on the machine's load.
+    await wait_until(
+        lambda: (
+            _last_worker_of_each(world.controls[killed_at:])
+            == dict.fromkeys((u.identity.serial for u in units), 2)
+        ),
+        30,
+    )
     assert all(unit.control == "cloud" for unit in units)
     assert world.survivor.telemetry_handled > 0
+
+
+def _last_worker_of_each(
+    controls: list[tuple[str, int | None, float]],
+) -> dict[str, int | None]:
+    """Which worker sent each Q.rad's latest control message."""
+    return {
+        serial: worker for serial, worker, _ in controls if serial != "availability"
+    }
