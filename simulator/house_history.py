@@ -99,7 +99,7 @@ async def _paired_qrads(
     by_device = await api.qrad_entities_by_device()
     qrads = []
     for device in await api.ws("config/device_registry/list"):
-        # The unit's own page (docs/protocol.md, 3.2) is at its address's root.
+        # The unit's own page (docs/protocol.md, section 3) is at its address's root.
         page = device.get("configuration_url") or ""
         if device["id"] not in by_device or not page.endswith("/"):
             continue

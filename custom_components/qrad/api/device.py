@@ -162,7 +162,7 @@ class QradDevice:
 
     @property
     def page_url(self) -> str:
-        """The unit's own page for people (section 3.2, `GET /`)."""
+        """The unit's own page for people (docs/protocol.md section 3, `GET /`)."""
         return f"http://{self._authority}/"
 
     @property
