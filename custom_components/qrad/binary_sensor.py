@@ -30,22 +30,31 @@ class QradBinarySensorDescription(BinarySensorEntityDescription):
 
 
 BINARY_SENSORS: tuple[QradBinarySensorDescription, ...] = (
+    # Disabled by default: the thermostat's action (heating, idle, preheating)
+    # already says it, and automations read it there.
     QradBinarySensorDescription(
         key="heating",
         translation_key="heating",
         device_class=BinarySensorDeviceClass.HEAT,
+        entity_registry_enabled_default=False,
         is_on_fn=lambda data: data.state.thermostat.hvac_action is HvacAction.HEATING,
     ),
+    # Disabled by default: a repair issue says when the cloud stays away; this
+    # is for diagnosing a single Q.rad's link.
     QradBinarySensorDescription(
         key="cloud_connected",
         translation_key="cloud_connected",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         is_on_fn=lambda data: data.state.cloud.connected,
     ),
+    # Disabled by default: phone charging covers what an owner asks (is my
+    # phone charging?); a phone lying on a full battery is rarely news.
     QradBinarySensorDescription(
         key="phone_on_charger",
         translation_key="phone_on_charger",
+        entity_registry_enabled_default=False,
         is_on_fn=lambda data: data.state.charger.phone_present,
     ),
     QradBinarySensorDescription(

@@ -132,18 +132,24 @@ SENSORS: tuple[QradSensorDescription, ...] = (
         suggested_display_precision=0,
         value_fn=lambda data: data.state.compute.gflops,
     ),
+    # Disabled by default: the cloud's money sensor says what the work earned;
+    # the TFLOP count interests the operator more than the owner.
     QradSensorDescription(
         key="compute_work",
         translation_key="compute_work",
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement="TFLOP",
         suggested_display_precision=0,
+        entity_registry_enabled_default=False,
         value_fn=lambda data: data.state.meters.compute_tflop,
     ),
+    # Disabled by default: how many jobs share the CPUs changes nothing an owner
+    # does; compute throughput is the figure that follows the heat.
     QradSensorDescription(
         key="jobs_running",
         translation_key="jobs_running",
         state_class=SensorStateClass.MEASUREMENT,
+        entity_registry_enabled_default=False,
         value_fn=lambda data: data.state.compute.jobs_running,
     ),
     QradSensorDescription(
@@ -162,12 +168,16 @@ SENSORS: tuple[QradSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda data: len(data.state.wifi.clients),
     ),
+    # Disabled by default: the network's name, set once and rarely read again.
     QradSensorDescription(
         key="wifi_ssid",
         translation_key="wifi_ssid",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda data: data.state.wifi.ssid,
     ),
+    # Disabled by default: a few watts that the charging sensor already
+    # summarises; kept for whoever checks a charger.
     QradSensorDescription(
         key="charger_power",
         translation_key="charger_power",
@@ -176,6 +186,7 @@ SENSORS: tuple[QradSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=1,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda data: data.state.charger.power_w,
     ),
     QradSensorDescription(
@@ -191,12 +202,15 @@ SENSORS: tuple[QradSensorDescription, ...] = (
 
 # What the cloud controller reports about a Q.rad's compute and money.
 CLOUD_SENSORS: tuple[QradSensorDescription, ...] = (
+    # Disabled by default: the heat source sensor says in words what this share
+    # says in percent.
     QradSensorDescription(
         key="heat_share",
         translation_key="heat_share",
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
+        entity_registry_enabled_default=False,
         value_fn=_from_cloud(lambda status: round(status.heat_share * 100, 1)),
         available_fn=_cloud_spoke,
     ),
@@ -218,6 +232,8 @@ CLOUD_SENSORS: tuple[QradSensorDescription, ...] = (
         value_fn=_from_cloud(lambda status: status.reimbursed_eur),
         available_fn=_cloud_spoke,
     ),
+    # Disabled by default: the cloud's allocation, for diagnosing why a room
+    # gets less heat than asked (the heat source sensor names the reason).
     QradSensorDescription(
         key="power_target",
         translation_key="power_target",
@@ -225,6 +241,7 @@ CLOUD_SENSORS: tuple[QradSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=_from_cloud(lambda status: status.power_target_w),
         available_fn=_cloud_spoke,
     ),

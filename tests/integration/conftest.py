@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
@@ -25,6 +26,17 @@ def _custom_integrations(enable_custom_integrations: None) -> None:
 def _fast_pairing_poll(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ask a Q.rad for its token every 50 ms instead of every 1.5 s."""
     monkeypatch.setattr(config_flow, "PAIRING_POLL_S", 0.05)
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Every entity registered enabled, as if its owner had enabled it."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
 
 
 @pytest.fixture

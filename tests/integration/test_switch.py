@@ -40,6 +40,10 @@ CHARGING = "binary_sensor.living_room_phone_charging"
 CHARGER_POWER = "sensor.living_room_charger_power"
 PHONE_MAC = "3c:22:fb:10:20:30"
 
+# The SSID, phone-on-charger and charger-power entities are disabled by
+# default; an owner who looks at them enables them, as these tests do.
+pytestmark = pytest.mark.usefixtures("entity_registry_enabled_by_default")
+
 
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
