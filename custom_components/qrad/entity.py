@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import override
 
+from homeassistant.components.homeassistant.const import DATA_EXPOSED_ENTITIES
+from homeassistant.components.homeassistant.exposed_entities import (
+    async_should_expose,
+)
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
@@ -12,6 +16,9 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .api.cloud_models import Origin
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import QradCoordinator
+
+# The assistant whose exposure Home Assistant settles at start: its own, Assist.
+ASSIST = "conversation"
 
 
 class QradEntity(CoordinatorEntity[QradCoordinator]):
@@ -52,6 +59,22 @@ class QradEntity(CoordinatorEntity[QradCoordinator]):
         thermostat, the speaker, a Wi-Fi client) say what they are made of instead.
         """
         return self.state, self.extra_state_attributes
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the coordinator, and settle Assist's exposure now.
+
+        Home Assistant settles the exposure of the entities it started with in
+        one pass inside its started event, and each settlement queues a registry
+        update and a state write behind that event: a building's thousands of
+        new entities overflow the bus's guard of 10,000 queued events, and the
+        pass stops in thousands of tracebacks that hold the loop for seconds
+        (README, Performance). Settled here, by Home Assistant's own rule and
+        once per entity, the pass finds nothing left to do.
+        """
+        await super().async_added_to_hass()
+        if DATA_EXPOSED_ENTITIES in self.hass.data:
+            async_should_expose(self.hass, ASSIST, self.entity_id)
 
     @callback
     @override
