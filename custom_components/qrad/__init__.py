@@ -6,12 +6,15 @@ Two kinds of entries: one per Q.rad (its entities), and one per cloud account
 
 from __future__ import annotations
 
+import asyncio
+
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util.hass_dict import HassKey
 
 from .account import QradAccountEntry, async_get_hub, is_account_entry
 from .api import Preset, QradAuthenticationError
@@ -47,11 +50,17 @@ PLATFORMS = [
     Platform.SENSOR,
     Platform.SWITCH,
 ]
+# Held while one Q.rad's entities are added. A building's entries start
+# together: adding their thousands of entities in the same turns of the loop
+# held it for half a second and more (README, Performance); one Q.rad at a
+# time, the loop runs between them.
+DATA_ADDING_ENTITIES: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_adding_entities")
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions, once for every Q.rad."""
     async_setup_services(hass)
+    hass.data[DATA_ADDING_ENTITIES] = asyncio.Lock()
     return True
 
 
@@ -71,7 +80,8 @@ async def _async_setup_qrad(hass: HomeAssistant, entry: QradConfigEntry) -> bool
     entry.runtime_data = coordinator
     await coordinator.async_start_watching()
     entry.async_on_unload(coordinator.writer.stop)
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    async with hass.data[DATA_ADDING_ENTITIES]:
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_start_push()
     if schedule := entry.options.get(CONF_SCHEDULE):
         _async_follow_schedule(hass, entry, coordinator, schedule)
