@@ -45,6 +45,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="fleet sizes, comma-separated (default 1,20,346,1000)",
     )
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure each size this many times in a row, all reported (default 1)",
+    )
+    parser.add_argument(
         "--capacity-sizes",
         type=_sizes,
         default=[346, 1000, 2000],
@@ -134,6 +140,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine(),
         "options": {
             "sizes": args.sizes,
+            "repeat": args.repeat,
             "capacity_sizes": args.capacity_sizes,
             "push_samples": args.push_samples,
             "setpoint_samples": args.setpoint_samples,
@@ -144,13 +151,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "sizes": [],
         "capacity": [],
     }
-    sizes = ([0] if args.baseline else []) + args.sizes
-    for size in sizes:
+    rounds = [(0, 1)] if args.baseline else []
+    rounds += [(size, n) for size in args.sizes for n in range(1, args.repeat + 1)]
+    for size, n in rounds:
         say(f"{size} Q.rad(s)" if size else "Home Assistant without Q.rads (baseline)")
         size_options = options
-        if args.profile and size == profiled:
+        if args.profile and size == profiled and n == 1:
             size_options = Options(**{**options.__dict__, "profile_s": args.profile})
-        results["sizes"].append(await measure_size(size, size_options, say))
+        measured = await measure_size(size, size_options, say)
+        results["sizes"].append(measured | {"round": n, "repeat": args.repeat})
     for count in args.capacity_sizes:
         results["capacity"].append(
             await measure_capacity(count, workdir, args.capacity_window, say)

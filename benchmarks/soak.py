@@ -8,7 +8,8 @@ every few milliseconds to a random Q.rad, written to the unit and forwarded to
 the cloud, while dropped streams, slow answers, refused connections, reboots
 and broker restarts are injected. At the end every Q.rad's last setpoint must
 be the one its unit applies and the one the controller holds; nothing lost.
-The process's memory is sampled throughout, to show it does not grow.
+The process's memory is sampled every minute (and at each broker restart), and
+plotted in benchmarks/results/soak.png: after the warm-up it must stay flat.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ from simulator.testing import FileStore, free_port
 RESULTS = Path(__file__).parent / "results"
 FAULTS = ("drop_websocket", "slow", "refuse_connections", "reboot")
 BROKER_RESTART_EVERY_S = 30
+MEMORY_EVERY_S = 60
+# Memory is judged after this share of the run: the fleet's buffers, the
+# outboxes and the allocator's arenas reach their working size first.
+WARM_UP_SHARE = 0.25
+# Tries, 0.5 s apart, to reach a unit still down from an earlier fault.
+UNIT_DOWN_TRIES = 60
 # Setpoint writers at once: an automation storm over the building.
 WRITERS = 4
 
@@ -52,7 +59,9 @@ class Tally:
     setpoints: int = 0
     device_retries: int = 0
     faults: Counter[str] = field(default_factory=Counter)
-    rss_mb: list[float] = field(default_factory=list)
+    # (minutes since the start, resident MB), every minute.
+    rss_mb: list[tuple[float, float]] = field(default_factory=list)
+    broker_restarts_min: list[float] = field(default_factory=list)
 
 
 def rss_mb() -> float:
@@ -93,12 +102,27 @@ async def inject(unit: UnitServer, fault: str, session: aiohttp.ClientSession) -
     if fault == "refuse_connections":
         body["seconds"] = 1
     url = f"http://{unit.host}:{unit.port}/_emulator/faults"
-    async with session.post(url, json=body) as answer:
-        answer.raise_for_status()
+    await _post(session, url, body)
     if fault == "slow":
         await asyncio.sleep(2)
-        async with session.post(url, json={"fault": "slow", "delay_s": 0}) as answer:
-            answer.raise_for_status()
+        await _post(session, url, {"fault": "slow", "delay_s": 0})
+
+
+async def _post(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> None:
+    """Post to a unit's control endpoint, through its refusals and reboots.
+
+    A unit chosen at random may still be down from an earlier fault (over half
+    an hour, one always is); it answers again within seconds.
+    """
+    for _ in range(UNIT_DOWN_TRIES):
+        try:
+            async with session.post(url, json=body) as answer:
+                answer.raise_for_status()
+        except aiohttp.ClientConnectionError:
+            await asyncio.sleep(0.5)
+        else:
+            return
+    raise TimeoutError(f"{url} refused the soak's faults for 30 s")
 
 
 async def soak(count: int, accounts: int, minutes: float, seed: int) -> dict[str, Any]:
@@ -128,8 +152,9 @@ async def soak(count: int, accounts: int, minutes: float, seed: int) -> dict[str
         devices = await _pair_all(session, fleet)
         clouds = await _start_clouds(fleet, workdir, broker_port)
         owners = fleet.directory.owners
-        deadline = time.monotonic() + minutes * 60
-        tally.rss_mb.append(rss_mb())
+        started = time.monotonic()
+        deadline = started + minutes * 60
+        tally.rss_mb.append((0.0, rss_mb()))
 
         async def setpoints() -> None:
             while time.monotonic() < deadline:
@@ -155,14 +180,15 @@ async def soak(count: int, accounts: int, minutes: float, seed: int) -> dict[str
                 await inject(rng.choice(fleet.units), fault, session)
                 tally.faults[fault] += 1
                 if time.monotonic() - last_broker_restart > BROKER_RESTART_EVERY_S:
-                    await broker.stop()
-                    await asyncio.sleep(rng.uniform(0.5, 3))
-                    await broker.start()
+                    await _restart(broker, rng.uniform(0.5, 3))
                     tally.faults["broker_restart"] += 1
+                    tally.broker_restarts_min.append((time.monotonic() - started) / 60)
                     last_broker_restart = time.monotonic()
 
         writers = [setpoints() for _ in range(WRITERS)]
-        await asyncio.gather(*writers, faults(), _sample_memory(tally, deadline))
+        await asyncio.gather(
+            *writers, faults(), _sample_memory(tally, started, deadline)
+        )
         for unit in fleet.units:
             await inject(unit, "clear", session)
         delivered = await asyncio.gather(
@@ -177,6 +203,31 @@ async def soak(count: int, accounts: int, minutes: float, seed: int) -> dict[str
         "qrads": count,
         "accounts": accounts,
         "minutes": minutes,
+        **_outcome(tally, expected, delivered, lost_device, lost_cloud),
+        **memory_figures(tally.rss_mb, minutes),
+        "rss_mb_by_minute": [
+            [round(at, 2), round(value, 1)] for at, value in tally.rss_mb
+        ],
+        "broker_restarts_min": [round(at, 2) for at in tally.broker_restarts_min],
+    }
+
+
+async def _restart(broker: Mosquitto, down_s: float) -> None:
+    """The broker stops, and comes back after `down_s`."""
+    await broker.stop()
+    await asyncio.sleep(down_s)
+    await broker.start()
+
+
+def _outcome(
+    tally: Tally,
+    expected: dict[str, float],
+    delivered: list[bool],
+    lost_device: list[str],
+    lost_cloud: list[str],
+) -> dict[str, Any]:
+    """What was sent and injected, and what was lost."""
+    return {
         "setpoints_sent": tally.setpoints,
         "qrads_touched": len(expected),
         "device_write_retries": tally.device_retries,
@@ -185,18 +236,80 @@ async def soak(count: int, accounts: int, minutes: float, seed: int) -> dict[str
         "outboxes_delivered": all(delivered),
         "lost_on_device": len(lost_device),
         "lost_in_cloud": len(lost_cloud),
-        "rss_mb_first": round(tally.rss_mb[0], 1),
-        "rss_mb_last": round(tally.rss_mb[-1], 1),
-        "rss_mb_max": round(max(tally.rss_mb), 1),
-        "rss_mb_samples": [round(value, 1) for value in tally.rss_mb],
     }
 
 
-async def _sample_memory(tally: Tally, deadline: float) -> None:
-    """Resident memory every 5 s until the deadline."""
-    while time.monotonic() < deadline:
-        await asyncio.sleep(5)
-        tally.rss_mb.append(rss_mb())
+def memory_figures(
+    samples: list[tuple[float, float]], minutes: float
+) -> dict[str, float]:
+    """First, warm, last and peak memory, and the growth after the warm-up.
+
+    The growth is the least-squares slope of the samples after the warm-up, in
+    MB per 10 minutes: a leak shows as a steady slope, a high-water mark as none.
+    """
+    warm = [(at, mb) for at, mb in samples if at >= minutes * WARM_UP_SHARE]
+    mean_at = sum(at for at, _ in warm) / len(warm)
+    mean_mb = sum(mb for _, mb in warm) / len(warm)
+    spread = sum((at - mean_at) ** 2 for at, _ in warm)
+    slope = (
+        sum((at - mean_at) * (mb - mean_mb) for at, mb in warm) / spread
+        if spread
+        else 0.0
+    )
+    return {
+        "rss_mb_first": round(samples[0][1], 1),
+        "rss_mb_after_warm_up": round(warm[0][1], 1),
+        "rss_mb_last": round(samples[-1][1], 1),
+        "rss_mb_max": round(max(mb for _, mb in samples), 1),
+        "rss_mb_growth_per_10_min_after_warm_up": round(slope * 10, 2),
+    }
+
+
+async def _sample_memory(tally: Tally, started: float, deadline: float) -> None:
+    """Resident memory every minute until the deadline."""
+    while (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(MEMORY_EVERY_S, left))
+        tally.rss_mb.append(((time.monotonic() - started) / 60, rss_mb()))
+
+
+def plot(figures: dict[str, Any], path: Path) -> None:
+    """The memory curve, broker restarts marked (PNG)."""
+    import matplotlib as mpl  # noqa: PLC0415
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    minutes, mb = zip(*figures["rss_mb_by_minute"], strict=True)
+    figure, axes = plt.subplots(figsize=(8, 4))
+    axes.plot(minutes, mb, marker="o", markersize=3, label="resident memory")
+    for index, at in enumerate(figures["broker_restarts_min"]):
+        axes.axvline(
+            at,
+            color="grey",
+            alpha=0.3,
+            linewidth=0.8,
+            label="broker restart" if index == 0 else None,
+        )
+    axes.axvspan(
+        0,
+        figures["minutes"] * WARM_UP_SHARE,
+        color="orange",
+        alpha=0.1,
+        label="warm-up",
+    )
+    axes.set_xlabel("minutes")
+    axes.set_ylabel("MB")
+    axes.set_ylim(bottom=0)
+    axes.set_title(
+        f"Soak: {figures['qrads']} Q.rads, {figures['setpoints_sent']} setpoints, "
+        f"{figures['faults_total']} faults, lost {figures['lost_on_device']}"
+        f" / {figures['lost_in_cloud']}; "
+        f"{figures['rss_mb_growth_per_10_min_after_warm_up']:+.1f} MB / 10 min warm"
+    )
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
 
 
 async def _pair_all(
@@ -267,8 +380,9 @@ def main() -> None:
     figures = asyncio.run(soak(args.qrads, args.accounts, args.minutes, args.seed))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "soak.json").write_text(json.dumps(figures, indent=2) + "\n")
+    plot(figures, RESULTS / "soak.png")
     for key, value in figures.items():
-        if key != "rss_mb_samples":
+        if key not in ("rss_mb_by_minute", "broker_restarts_min"):
             print(f"{key:>22}: {value}")  # noqa: T201
 
 
