@@ -155,6 +155,19 @@ class WorldProcess:
             answer.raise_for_status()
             return await answer.json()
 
+    async def wait_cloud_spoke(self, limit_s: float = 120) -> None:
+        """Until the controller has published a status of every unit.
+
+        A building's cloud has run long before its Home Assistant starts, and its
+        statuses are retained, so every cloud sensor reads at once. A fleet just
+        started hears of the cloud only after its first control period (30 s):
+        without this wait, a first start would measure that period.
+        """
+        async with asyncio.timeout(limit_s):
+            # Another process's count: polled, there is no event to wait on.
+            while (await self.call("GET", "/spoken"))["units"] < self.count:  # noqa: ASYNC110
+                await asyncio.sleep(0.5)
+
     async def pair_all(self) -> list[PairedUnit]:
         """Press each unit's button and ask for a token, as an owner would."""
         gate = asyncio.Semaphore(PAIRING_CONCURRENCY)
@@ -248,6 +261,8 @@ async def measure_size(
             say(
                 f"  {size} emulated Q.rads up and paired in {result['world_start_s']} s"
             )
+        if size:
+            await world.wait_cloud_spoke()
         description = world.description
         entries = config_entries(
             units, description.get("broker"), description.get("accounts", {})

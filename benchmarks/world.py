@@ -132,6 +132,8 @@ class World:
     floor: FloorServer
     clock: PeriodClock
     marks: list[dict[str, Any]] = field(default_factory=list)
+    # The units the controller has published a status of.
+    spoken_of: set[str] = field(default_factory=set)
 
     def instrument(self, cloud: CloudService | None) -> None:
         """Record when units apply thermostat writes and the controller setpoints."""
@@ -140,6 +142,14 @@ class World:
         if cloud is not None:
             scheduler = cloud.controller.scheduler
             original = scheduler.apply_setpoint
+            controller = cloud.controller
+            status_payload = controller._status_payload  # noqa: SLF001
+
+            def status(serial: str, fields: dict[str, object]) -> str:
+                self.spoken_of.add(serial)
+                return status_payload(serial, fields)
+
+            controller._status_payload = status  # type: ignore[method-assign,assignment]  # noqa: SLF001
 
             def apply_setpoint(account: str, setpoint: Any) -> Any:
                 outcome = original(account, setpoint)
@@ -183,6 +193,7 @@ class World:
             web.get("/marks", self._marks),
             web.get("/ticks", self._ticks),
             web.get("/streams", self._streams),
+            web.get("/spoken", self._spoken),
         ]
 
     async def _push(self, request: web.Request) -> web.Response:
@@ -212,6 +223,9 @@ class World:
             self.fleet.tick_seconds.clear()
             self.clock.work_seconds.clear()
         return web.json_response({"ticks": ticks, "periods": periods})
+
+    async def _spoken(self, _request: web.Request) -> web.Response:
+        return web.json_response({"units": len(self.spoken_of)})
 
     async def _streams(self, _request: web.Request) -> web.Response:
         counts = [len(server._subscribers) for server in self.fleet.units]  # noqa: SLF001
