@@ -8,8 +8,9 @@ every few milliseconds to a random Q.rad, written to the unit and forwarded to
 the cloud, while dropped streams, slow answers, refused connections, reboots
 and broker restarts are injected. At the end every Q.rad's last setpoint must
 be the one its unit applies and the one the controller holds; nothing lost.
-The process's memory is sampled every minute (and at each broker restart), and
-plotted in benchmarks/results/soak.png: after the warm-up it must stay flat.
+The process's memory is sampled every minute and plotted, with the broker
+restarts marked, in benchmarks/results/soak.png: after the warm-up it must stay
+flat.
 """
 
 from __future__ import annotations
