@@ -34,7 +34,7 @@ from .trace import Trace
 _LOGGER = logging.getLogger(__name__)
 AVAILABILITY = "qrad/v1/cloud/availability"
 # QoS 1 publishes awaiting their PUBACK at once: paho-mqtt's in-flight window
-# (`make_client` keeps its default), and the pipeline of a control period.
+# (`make_client` keeps its default), shared by all of a session's publishes.
 PUBLISH_WINDOW = 20
 
 
@@ -66,7 +66,6 @@ class Controller:
             raise ValueError("shared workers run the pi policy (docs/scaling.md)")
         self.shared_group = shared_group
         self.telemetry_handled = 0
-        self._inflight: set[asyncio.Task[list[aiomqtt.MqttError]]] = set()
         self.directory = directory
         self.endpoint = endpoint
         self.clock = clock
@@ -120,9 +119,16 @@ class Controller:
         self.connected.clear()
 
     async def _serve(self, client: aiomqtt.Client) -> None:
-        if self.shared_group is not None:
-            await self._serve_shared(client, self.shared_group)
-            return
+        window = Window(client)
+        try:
+            if self.shared_group is not None:
+                await self._serve_shared(client, window, self.shared_group)
+            else:
+                await self._serve_alone(client, window)
+        finally:
+            await window.close()
+
+    async def _serve_alone(self, client: aiomqtt.Client, window: Window) -> None:
         # Only the retained statuses are read (the energy accounts, at connect).
         # At QoS 1 the controller would acknowledge each status it publishes,
         # and Nagle's algorithm holds the next publishes behind such a lone
@@ -131,23 +137,25 @@ class Controller:
         await client.subscribe("qrad/v1/acct/+/+/setpoint", qos=1)
         await client.subscribe("qrad/v1/acct/+/+/plan", qos=1)
         await client.subscribe("qrad/v1/dev/+/telemetry", qos=0)
-        await self._announce(client)
+        await self._announce(window)
         self.connected.set()
-        async with alongside(self._control_loop(client), f"controller-{self.worker}"):
+        async with alongside(self._control_loop(window), f"controller-{self.worker}"):
             async for message in client.messages:
-                await self._handle(client, message)
+                await self._handle(window, message)
 
-    async def _announce(self, client: aiomqtt.Client) -> None:
-        await client.publish(AVAILABILITY, "online", qos=1, retain=True)
-        for account in self.directory.accounts:
-            await client.publish(
-                f"qrad/v1/acct/{account}/cloud",
-                json.dumps({"online": True, "updated_at": iso(self.clock.now())}),
-                qos=1,
-                retain=True,
-            )
+    async def _announce(self, window: Window) -> None:
+        messages = [(AVAILABILITY, "online")]
+        online = json.dumps({"online": True, "updated_at": iso(self.clock.now())})
+        messages += [
+            (f"qrad/v1/acct/{account}/cloud", online)
+            for account in self.directory.accounts
+        ]
+        if failures := await window.publish_all(messages):
+            raise failures[0]
 
-    async def _serve_shared(self, client: aiomqtt.Client, group: str) -> None:
+    async def _serve_shared(
+        self, client: aiomqtt.Client, window: Window, group: str
+    ) -> None:
         """One of several workers: all setpoints, a share of the telemetry.
 
         Every worker holds every setpoint (retained, and rare); the broker hands
@@ -157,40 +165,24 @@ class Controller:
         await client.subscribe("qrad/v1/acct/+/+/setpoint", qos=1)
         await client.subscribe(f"$share/{group}/qrad/v1/dev/+/telemetry", qos=0)
         await client.subscribe(AVAILABILITY, qos=1)
-        await self._announce(client)
+        await self._announce(window)
         self.connected.set()
-        try:
-            async for message in client.messages:
-                levels = message.topic.value.split("/")
-                try:
-                    if message.topic.value == AVAILABILITY:
-                        # Another worker's last will: the cloud is still here.
-                        if message.payload in {b"offline", "offline"}:
-                            await client.publish(
-                                AVAILABILITY, "online", qos=1, retain=True
-                            )
-                    elif levels[2] == "acct" and levels[5] == "setpoint":
-                        setpoint = Setpoint.parse(_bytes(message.payload), levels[4])
-                        outcome = self.scheduler.apply_setpoint(levels[3], setpoint)
-                        self.setpoints_received += outcome is Outcome.APPLIED
-                    elif levels[2] == "dev" and levels[4] == "telemetry":
-                        publishes = self._step_shared(levels[3], message.payload)
-                        if publishes:
-                            # Acknowledged in the background: the next message waits
-                            # for no round trip.
-                            task = asyncio.create_task(_publish_all(client, publishes))
-                            self._inflight.add(task)
-                            task.add_done_callback(self._inflight.discard)
-                except MessageError as err:
-                    _LOGGER.warning(
-                        "dropped a message on %s: %s", message.topic.value, err
-                    )
-        finally:
-            # Acknowledgements of a session that ended go with it.
-            inflight = list(self._inflight)
-            for task in inflight:
-                task.cancel()
-            await asyncio.gather(*inflight, return_exceptions=True)
+        async for message in client.messages:
+            levels = message.topic.value.split("/")
+            try:
+                if message.topic.value == AVAILABILITY:
+                    # Another worker's last will: the cloud is still here.
+                    if message.payload in {b"offline", "offline"}:
+                        await window.publish(AVAILABILITY, "online")
+                elif levels[2] == "acct" and levels[5] == "setpoint":
+                    setpoint = Setpoint.parse(_bytes(message.payload), levels[4])
+                    outcome = self.scheduler.apply_setpoint(levels[3], setpoint)
+                    self.setpoints_received += outcome is Outcome.APPLIED
+                elif levels[2] == "dev" and levels[4] == "telemetry":
+                    for topic, payload in self._step_shared(levels[3], message.payload):
+                        await window.publish(topic, payload)
+            except MessageError as err:
+                _LOGGER.warning("dropped a message on %s: %s", message.topic.value, err)
 
     def _step_shared(self, serial: str, payload: object) -> list[tuple[str, str]]:
         """One Q.rad's step on its telemetry: the control and status to publish."""
@@ -215,11 +207,11 @@ class Controller:
             ),
         ]
 
-    async def _handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    async def _handle(self, window: Window, message: aiomqtt.Message) -> None:
         levels = message.topic.value.split("/")
         try:
             if levels[2] == "acct" and levels[5] == "setpoint":
-                await self._on_setpoint(client, levels[3], levels[4], message.payload)
+                await self._on_setpoint(window, levels[3], levels[4], message.payload)
             elif levels[2] == "acct" and levels[5] == "plan":
                 self._on_plan(levels[3], levels[4], _bytes(message.payload))
             elif levels[2] == "acct" and levels[5] == "status" and message.retain:
@@ -231,7 +223,7 @@ class Controller:
             _LOGGER.warning("dropped a message on %s: %s", message.topic.value, err)
 
     async def _on_setpoint(
-        self, client: aiomqtt.Client, account: str, serial: str, payload: object
+        self, window: Window, account: str, serial: str, payload: object
     ) -> None:
         setpoint = Setpoint.parse(_bytes(payload), serial)
         outcome = self.scheduler.apply_setpoint(account, setpoint)
@@ -244,9 +236,10 @@ class Controller:
             _LOGGER.info("stale setpoint %d for %s ignored", setpoint.seq, serial)
             return
         self.setpoints_received += outcome is Outcome.APPLIED
-        ledger = self.scheduler.ledgers[serial]
-        await self._publish_status(
-            client, account, serial, self.scheduler.status(ledger, self.clock.now())
+        status = self.scheduler.status(self.scheduler.ledgers[serial], self.clock.now())
+        await window.publish(
+            f"qrad/v1/acct/{account}/{serial}/status",
+            self._status_payload(serial, status),
         )
 
     def _on_plan(self, account: str, serial: str, payload: bytes) -> None:
@@ -266,10 +259,10 @@ class Controller:
         elif outcome is Outcome.STALE:
             _LOGGER.info("stale plan %d for %s ignored", plan.seq, serial)
 
-    async def _control_loop(self, client: aiomqtt.Client) -> None:
+    async def _control_loop(self, window: Window) -> None:
         while True:
             messages = self._period_messages()
-            failures = await _publish_all(client, messages)
+            failures = await window.publish_all(messages)
             if failures:
                 # A timeout leaves the loop running; a dropped session ends it.
                 _LOGGER.warning(
@@ -302,20 +295,6 @@ class Controller:
             )
         return messages
 
-    async def _publish_status(
-        self,
-        client: aiomqtt.Client,
-        account: str,
-        serial: str,
-        status: dict[str, object],
-    ) -> None:
-        await client.publish(
-            f"qrad/v1/acct/{account}/{serial}/status",
-            self._status_payload(serial, status),
-            qos=1,
-            retain=True,
-        )
-
     def _status_payload(self, serial: str, status: dict[str, object]) -> str:
         """The status as published: the planned time it heats for on the wall clock."""
         ahead = self.scheduler.ledgers[serial].preheating_for
@@ -324,28 +303,58 @@ class Controller:
         return json.dumps(status)
 
 
-async def _publish_all(
-    client: aiomqtt.Client, messages: list[tuple[str, str]]
-) -> list[aiomqtt.MqttError]:
-    """Publish retained QoS 1 messages pipelined, in order: the failures.
+class Window:
+    """A session's retained QoS 1 publishes, at most `PUBLISH_WINDOW` awaiting a PUBACK.
 
-    `PUBLISH_WINDOW` lanes each take the next message, so no more are awaiting
-    their PUBACK than paho sends at once: none waits in paho's queue, where
-    aiomqtt's timeout would already run. A failure (a dropped session fails the
-    rest at once) does not stop the others.
+    That is paho-mqtt's in-flight window: none waits in paho's queue, where
+    aiomqtt's timeout would already run. A publisher waits for a free place,
+    not for the round trip, so the reader takes its next message at once: a
+    controller that awaited each status's PUBACK read one setpoint per round
+    trip, and fell behind a storm of them.
     """
-    failures: list[aiomqtt.MqttError] = []
-    waiting = iter(messages)
 
-    async def lane() -> None:
-        for topic, payload in waiting:
-            try:
-                await client.publish(topic, payload, qos=1, retain=True)
-            except aiomqtt.MqttError as err:
-                failures.append(err)
+    def __init__(self, client: aiomqtt.Client) -> None:
+        """Publish through `client`; nothing is sent yet."""
+        self._client = client
+        self._places = asyncio.Semaphore(PUBLISH_WINDOW)
+        self._awaiting: set[asyncio.Task[aiomqtt.MqttError | None]] = set()
 
-    await asyncio.gather(*(lane() for _ in range(min(PUBLISH_WINDOW, len(messages)))))
-    return failures
+    async def publish(
+        self, topic: str, payload: str
+    ) -> asyncio.Task[aiomqtt.MqttError | None]:
+        """Send once there is room; the task awaiting the PUBACK (its failure)."""
+        await self._places.acquire()
+        task = asyncio.create_task(self._acknowledged(topic, payload))
+        self._awaiting.add(task)
+        task.add_done_callback(self._awaiting.discard)
+        return task
+
+    async def publish_all(
+        self, messages: list[tuple[str, str]]
+    ) -> list[aiomqtt.MqttError]:
+        """Publish pipelined, in order: the failures (one does not stop the rest)."""
+        acknowledgements = [await self.publish(*message) for message in messages]
+        return [
+            failure
+            for failure in await asyncio.gather(*acknowledgements)
+            if failure is not None
+        ]
+
+    async def close(self) -> None:
+        """The acknowledgements of a session that ended go with it."""
+        awaiting = list(self._awaiting)
+        for task in awaiting:
+            task.cancel()
+        await asyncio.gather(*awaiting, return_exceptions=True)
+
+    async def _acknowledged(self, topic: str, payload: str) -> aiomqtt.MqttError | None:
+        try:
+            await self._client.publish(topic, payload, qos=1, retain=True)
+        except aiomqtt.MqttError as err:
+            return err
+        finally:
+            self._places.release()
+        return None
 
 
 def _bytes(payload: object) -> bytes:

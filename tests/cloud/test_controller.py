@@ -11,7 +11,7 @@ import aiomqtt
 import pytest
 
 from custom_components.qrad.api import QradAuthenticationError
-from simulator.cloud.controller import PUBLISH_WINDOW, Controller, _publish_all
+from simulator.cloud.controller import PUBLISH_WINDOW, Controller, Window
 from simulator.testing import CloudWorld, FileStore
 
 from .helpers import (
@@ -388,7 +388,7 @@ async def test_a_period_is_pipelined_in_order_and_outlives_a_failure() -> None:
             if topic == messages[7][0]:
                 raise aiomqtt.MqttError("Operation timed out")
 
-    failures = await _publish_all(cast("aiomqtt.Client", Client()), messages)
+    failures = await Window(cast("aiomqtt.Client", Client())).publish_all(messages)
     assert sent == [topic for topic, _ in messages]
     assert most == PUBLISH_WINDOW
     assert [str(err) for err in failures] == ["Operation timed out"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from simulator.cloud.access import CONTROLLER, Directory
-from simulator.cloud.controller import _publish_all
+from simulator.cloud.controller import Window
 from simulator.cloud.link import make_client
 from simulator.cloud.mosquitto import (
     SQLITE_PLUGIN,
@@ -59,7 +59,7 @@ async def test_a_subscriber_is_sent_every_retained_message(tmp_path: Path) -> No
         async with make_client(
             broker.endpoint, username=CONTROLLER, password="secret", identifier="a"
         ) as client:
-            assert await _publish_all(client, [(t, "{}") for t in topics]) == []
+            assert await Window(client).publish_all([(t, "{}") for t in topics]) == []
         async with make_client(
             broker.endpoint, username=CONTROLLER, password="secret", identifier="b"
         ) as client:
