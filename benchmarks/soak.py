@@ -10,7 +10,10 @@ and broker restarts are injected. At the end every Q.rad's last setpoint must
 be the one its unit applies and the one the controller holds; nothing lost.
 The process's memory is sampled every minute and plotted, with the broker
 restarts marked, in benchmarks/results/soak.png: after the warm-up it must stay
-flat.
+flat. Beside the resident size it counts the blocks Python's allocator holds
+(live objects, whatever the arenas' high-water mark) and which kinds of object
+are more numerous at rest, once the controller has caught up, than at the end
+of the warm-up: a leak names itself there.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ import argparse
 import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
+import gc
 import json
 from pathlib import Path
 import random
+import sys
 import tempfile
 import time
 from typing import Any
@@ -63,9 +68,24 @@ class Tally:
     faults: Counter[str] = field(default_factory=Counter)
     # (minutes since the start, resident MB), every minute.
     rss_mb: list[tuple[float, float]] = field(default_factory=list)
+    # (minutes since the start, blocks held by Python's allocator), every minute.
+    blocks: list[tuple[float, int]] = field(default_factory=list)
+    # Objects of each kind the collector tracks, at the warm-up's end.
+    objects_warm: Counter[str] = field(default_factory=Counter)
+
+    def sample_memory(self, at: float) -> None:
+        """The resident size and Python's allocated blocks, `at` minutes in."""
+        self.rss_mb.append((at, rss_mb()))
+        self.blocks.append((at, sys.getallocatedblocks()))
+
     broker_restarts_min: list[float] = field(default_factory=list)
     # How long the controller took to hold every last setpoint (or to stop trying).
     verify_s: float = 0.0
+
+
+def object_counts() -> Counter[str]:
+    """How many objects of each kind the garbage collector tracks."""
+    return Counter(type(item).__qualname__ for item in gc.get_objects())
 
 
 def rss_mb() -> float:
@@ -155,10 +175,9 @@ async def soak(count: int, accounts: int, minutes: float, seed: int) -> dict[str
     async with fleet, aiohttp.ClientSession() as session:
         devices = await _pair_all(session, fleet)
         clouds = await _start_clouds(fleet, workdir, broker_port)
-        owners = fleet.directory.owners
         started = time.monotonic()
         deadline = started + minutes * 60
-        tally.rss_mb.append((0.0, rss_mb()))
+        tally.sample_memory(0.0)
 
         async def setpoints() -> None:
             while time.monotonic() < deadline:
@@ -166,13 +185,16 @@ async def soak(count: int, accounts: int, minutes: float, seed: int) -> dict[str
                 serial = unit.unit.identity.serial
                 target = rng.randrange(10, 61) / 2
                 await write_until_applied(devices[serial], target, tally)
-                heating = Heating(
-                    target_temperature=target,
-                    hvac_mode=HvacMode.HEAT,
-                    preset=Preset.NONE,
-                    power_limit_w=500.0,
+                await clouds[fleet.directory.owners[serial]].submit(
+                    serial,
+                    Heating(
+                        target_temperature=target,
+                        hvac_mode=HvacMode.HEAT,
+                        preset=Preset.NONE,
+                        power_limit_w=500.0,
+                    ),
+                    Origin.AUTOMATION,
                 )
-                await clouds[owners[serial]].submit(serial, heating, Origin.AUTOMATION)
                 expected[serial] = target
                 tally.setpoints += 1
 
@@ -191,7 +213,7 @@ async def soak(count: int, accounts: int, minutes: float, seed: int) -> dict[str
 
         writers = [setpoints() for _ in range(WRITERS)]
         await asyncio.gather(
-            *writers, faults(), _sample_memory(tally, started, deadline)
+            *writers, faults(), _sample_memory(tally, started, deadline, minutes)
         )
         for unit in fleet.units:
             await inject(unit, "clear", session)
@@ -203,6 +225,7 @@ async def soak(count: int, accounts: int, minutes: float, seed: int) -> dict[str
         )
         for cloud in clouds.values():
             await cloud.close()
+        at_rest = _memory_at_rest(tally.objects_warm)
     await controller.stop()
     await broker.stop()
     return {
@@ -211,10 +234,27 @@ async def soak(count: int, accounts: int, minutes: float, seed: int) -> dict[str
         "minutes": minutes,
         **_outcome(tally, expected, delivered, lost_device, lost_cloud),
         **memory_figures(tally.rss_mb, minutes),
+        **at_rest,
         "rss_mb_by_minute": [
             [round(at, 2), round(value, 1)] for at, value in tally.rss_mb
         ],
+        "blocks_by_minute": [[round(at, 2), value] for at, value in tally.blocks],
         "broker_restarts_min": [round(at, 2) for at in tally.broker_restarts_min],
+    }
+
+
+def _memory_at_rest(objects_warm: Counter[str]) -> dict[str, Any]:
+    """Memory once the storm is over and the controller has caught up.
+
+    What a leak keeps is still there now, while what the storm had in flight
+    (requests, retries, exceptions of the latest faults) is gone.
+    """
+    gc.collect()
+    grown = object_counts() - objects_warm
+    return {
+        "rss_mb_after_catch_up": round(rss_mb(), 1),
+        "blocks_after_catch_up": sys.getallocatedblocks(),
+        "objects_grown_from_warm_to_rest": dict(grown.most_common(8)),
     }
 
 
@@ -272,11 +312,16 @@ def memory_figures(
     }
 
 
-async def _sample_memory(tally: Tally, started: float, deadline: float) -> None:
-    """Resident memory every minute until the deadline."""
+async def _sample_memory(
+    tally: Tally, started: float, deadline: float, minutes: float
+) -> None:
+    """Memory every minute until the deadline; the objects once warm."""
     while (left := deadline - time.monotonic()) > 0:
         await asyncio.sleep(min(MEMORY_EVERY_S, left))
-        tally.rss_mb.append(((time.monotonic() - started) / 60, rss_mb()))
+        at = (time.monotonic() - started) / 60
+        tally.sample_memory(at)
+        if not tally.objects_warm and at >= minutes * WARM_UP_SHARE:
+            tally.objects_warm = object_counts()
 
 
 def plot(figures: dict[str, Any], path: Path) -> None:
@@ -289,6 +334,37 @@ def plot(figures: dict[str, Any], path: Path) -> None:
     minutes, mb = zip(*figures["rss_mb_by_minute"], strict=True)
     figure, axes = plt.subplots(figsize=(8, 4))
     axes.plot(minutes, mb, marker="o", markersize=3, label="resident memory")
+    blocks_at, blocks = zip(*figures["blocks_by_minute"], strict=True)
+    live = axes.twinx()
+    live.plot(
+        blocks_at,
+        [count / 1e6 for count in blocks],
+        color="green",
+        marker=".",
+        markersize=3,
+        label="Python's allocated blocks",
+    )
+    rest_at = figures["minutes"] + figures["cloud_caught_up_after_s"] / 60
+    live.plot(
+        [rest_at],
+        [figures["blocks_after_catch_up"] / 1e6],
+        color="green",
+        marker="*",
+        markersize=10,
+        linestyle="none",
+        label="blocks at rest (controller caught up)",
+    )
+    axes.plot(
+        [rest_at],
+        [figures["rss_mb_after_catch_up"]],
+        color="C0",
+        marker="*",
+        markersize=10,
+        linestyle="none",
+        label="resident at rest",
+    )
+    live.set_ylabel("allocated blocks (millions)")
+    live.set_ylim(bottom=0)
     for index, at in enumerate(figures["broker_restarts_min"]):
         axes.axvline(
             at,
@@ -313,7 +389,9 @@ def plot(figures: dict[str, Any], path: Path) -> None:
         f" / {figures['lost_in_cloud']}; "
         f"{figures['rss_mb_growth_per_10_min_after_warm_up']:+.1f} MB / 10 min warm"
     )
-    axes.legend(loc="lower right")
+    lines, labels = axes.get_legend_handles_labels()
+    live_lines, live_labels = live.get_legend_handles_labels()
+    axes.legend(lines + live_lines, labels + live_labels, loc="lower right")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -402,7 +480,7 @@ def main() -> None:
     (RESULTS / "soak.json").write_text(json.dumps(figures, indent=2) + "\n")
     plot(figures, RESULTS / "soak.png")
     for key, value in figures.items():
-        if key not in ("rss_mb_by_minute", "broker_restarts_min"):
+        if key not in ("rss_mb_by_minute", "blocks_by_minute", "broker_restarts_min"):
             print(f"{key:>22}: {value}")  # noqa: T201
 
 
