@@ -72,15 +72,14 @@ class Tally:
     blocks: list[tuple[float, int]] = field(default_factory=list)
     # Objects of each kind the collector tracks, at the warm-up's end.
     objects_warm: Counter[str] = field(default_factory=Counter)
+    broker_restarts_min: list[float] = field(default_factory=list)
+    # How long the controller took to hold every last setpoint (or to stop trying).
+    verify_s: float = 0.0
 
     def sample_memory(self, at: float) -> None:
         """The resident size and Python's allocated blocks, `at` minutes in."""
         self.rss_mb.append((at, rss_mb()))
         self.blocks.append((at, sys.getallocatedblocks()))
-
-    broker_restarts_min: list[float] = field(default_factory=list)
-    # How long the controller took to hold every last setpoint (or to stop trying).
-    verify_s: float = 0.0
 
 
 def object_counts() -> Counter[str]:
@@ -213,7 +212,7 @@ async def soak(count: int, accounts: int, minutes: float, seed: int) -> dict[str
 
         writers = [setpoints() for _ in range(WRITERS)]
         await asyncio.gather(
-            *writers, faults(), _sample_memory(tally, started, deadline, minutes)
+            *writers, faults(), _sample_memory(tally, started, deadline)
         )
         for unit in fleet.units:
             await inject(unit, "clear", session)
@@ -312,15 +311,14 @@ def memory_figures(
     }
 
 
-async def _sample_memory(
-    tally: Tally, started: float, deadline: float, minutes: float
-) -> None:
+async def _sample_memory(tally: Tally, started: float, deadline: float) -> None:
     """Memory every minute until the deadline; the objects once warm."""
+    warm_at = (deadline - started) / 60 * WARM_UP_SHARE
     while (left := deadline - time.monotonic()) > 0:
         await asyncio.sleep(min(MEMORY_EVERY_S, left))
         at = (time.monotonic() - started) / 60
         tally.sample_memory(at)
-        if not tally.objects_warm and at >= minutes * WARM_UP_SHARE:
+        if not tally.objects_warm and at >= warm_at:
             tally.objects_warm = object_counts()
 
 

@@ -56,7 +56,8 @@ class QradEntity(CoordinatorEntity[QradCoordinator]):
         """What the state is made of, cheap to compare: its state and attributes.
 
         Entities whose attributes are computed from more than they show (the
-        thermostat, the speaker, a Wi-Fi client) say what they are made of instead.
+        thermostat, the speaker, a Wi-Fi client) say what they are made of instead,
+        and a sensor, whose state converts and rounds, gives its native value.
         """
         return self.state, self.extra_state_attributes
 
